@@ -5,6 +5,7 @@
 //!   integration tests, interop with real MQTT clients, the wasm build, browser end-to-end tests.
 //! * `cargo xtask dist` — build the web app into `dist/` only.
 //! * `cargo xtask setup` — install the tools only.
+//! * `cargo xtask env` — the tool `PATH` and friends, as shell `export` lines.
 //!
 //! # Layout
 //! * `paths.rs` — where caches live (outside the checkout, so a fresh clone reuses them).
@@ -29,6 +30,7 @@ commands:
   test            run every check and test (what CI runs)
   dist            build the web UI (release) into dist/
   setup           install missing tools only
+  env             print `export` lines for a shell: eval \"$(cargo xtask env)\"
 
 environment:
   TERN_CACHE            tool cache (default ~/.cache/tern)
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         "test" => tasks::test(),
         "dist" => tasks::dist().map(|_| ()),
         "setup" => setup::all().map(|_| ()),
+        "env" => wasm::ensure().map(|_| print!("{}", paths::shell_exports())),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(())

@@ -83,3 +83,20 @@ pub fn apply_env(c: &mut Command) {
         .env("TERN_PYTHON", venv().join("bin").join("python"))
         .env("TRUNK_SKIP_VERSION_CHECK", "true");
 }
+
+/// The same environment as `apply_env`, as shell `export` lines (for `trunk serve` by hand).
+pub fn shell_exports() -> String {
+    let vars = [
+        ("PATH", child_path()),
+        ("CARGO_TARGET_DIR", target_dir().into_os_string()),
+        ("NODE_PATH", node().join("node_modules").into_os_string()),
+        (
+            "TERN_PYTHON",
+            venv().join("bin").join("python").into_os_string(),
+        ),
+        ("TRUNK_SKIP_VERSION_CHECK", "true".into()),
+    ];
+    vars.iter()
+        .map(|(k, v)| format!("export {k}='{}'\n", v.to_string_lossy()))
+        .collect()
+}
