@@ -14,7 +14,7 @@ pub fn dist() -> Result<PathBuf> {
 fn build_dist() -> Result<PathBuf> {
     step("trunk build --release → dist/");
     let dist = paths::dist();
-    let mut c = cmd("trunk", &["--offline", "build", "--release"]);
+    let mut c = cmd("trunk", &["--offline=true", "build", "--release"]);
     c.current_dir(paths::root());
     cmd::run(c)?;
     if !dist.join("index.html").exists() {

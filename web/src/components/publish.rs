@@ -1,0 +1,121 @@
+//! The Publish panel: topic (validated as you type), QoS, Retain, message; the button or
+//! Ctrl+Enter publishes.
+
+use leptos::prelude::*;
+use tern_codec::QoS;
+
+use super::client;
+use super::fields::qos_options;
+use crate::settings::{check_topic_name, parse_qos};
+use crate::ui::{Phase, Ui};
+
+#[component]
+pub fn PublishPanel() -> impl IntoView {
+    let ui = expect_context::<Ui>();
+    let topic = RwSignal::new(ui.settings.with_untracked(|s| s.publish_topic.clone()));
+    let qos = RwSignal::new(QoS::AtMostOnce);
+    let retain = RwSignal::new(false);
+    let message = RwSignal::new(String::new());
+    // The empty-topic error appears only after a publish attempt, not on an untouched form.
+    let tried = RwSignal::new(false);
+    let topic_error = move || {
+        let t = topic.get();
+        if t.is_empty() && !tried.get() {
+            return None;
+        }
+        check_topic_name(&t).err()
+    };
+    let connected = move || ui.status.with(|s| s.phase == Phase::Connected);
+
+    let publish = move || {
+        tried.set(true);
+        if topic_error().is_some() {
+            return;
+        }
+        let t = topic.get_untracked();
+        ui.settings.update(|s| s.publish_topic.clone_from(&t));
+        client().publish(
+            &t,
+            &message.get_untracked(),
+            qos.get_untracked(),
+            retain.get_untracked(),
+        );
+    };
+
+    view! {
+        <section class="panel publish" aria-labelledby="publish-h">
+            <h2 id="publish-h">"Publish"</h2>
+            <form
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    publish();
+                }
+                on:keydown=move |ev: web_sys::KeyboardEvent| {
+                    if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
+                        ev.prevent_default();
+                        publish();
+                    }
+                }
+            >
+                <div class="grid">
+                    <div class="field wide">
+                        <label for="pub-topic">"Topic"</label>
+                        <input
+                            id="pub-topic"
+                            type="text"
+                            spellcheck="false"
+                            placeholder="class/room1/hello"
+                            prop:value=topic
+                            on:input=move |ev| topic.set(event_target_value(&ev))
+                            aria-invalid=move || topic_error().map(|_| "true")
+                            aria-describedby="pub-topic-error"
+                        />
+                        <p class="error" id="pub-topic-error">{topic_error}</p>
+                    </div>
+                    <div class="field">
+                        <label for="pub-qos">"QoS"</label>
+                        <select
+                            id="pub-qos"
+                            on:change=move |ev| {
+                                if let Some(q) = parse_qos(&event_target_value(&ev)) {
+                                    qos.set(q);
+                                }
+                            }
+                        >
+                            {qos_options()}
+                        </select>
+                    </div>
+                    <div class="check">
+                        <input
+                            id="pub-retain"
+                            type="checkbox"
+                            prop:checked=retain
+                            on:change=move |ev| retain.set(event_target_checked(&ev))
+                        />
+                        <label for="pub-retain">"Retain"</label>
+                    </div>
+                    <div class="field wide">
+                        <label for="pub-message">"Message"</label>
+                        <textarea
+                            id="pub-message"
+                            rows="3"
+                            spellcheck="false"
+                            aria-describedby="pub-hint"
+                            prop:value=message
+                            on:input=move |ev| message.set(event_target_value(&ev))
+                        ></textarea>
+                    </div>
+                </div>
+                <div class="actions">
+                    <button type="submit" class="primary" prop:disabled=move || !connected()>
+                        "Publish"
+                    </button>
+                    <span class="hint" id="pub-hint">"Ctrl+Enter publishes"</span>
+                </div>
+                <p class="note" role="status" class:bad=move || ui.publish_note.with(|n| n.as_ref().is_some_and(|n| !n.ok))>
+                    {move || ui.publish_note.with(|n| n.as_ref().map(|n| n.text.clone()))}
+                </p>
+            </form>
+        </section>
+    }
+}
