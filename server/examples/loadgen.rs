@@ -1,0 +1,350 @@
+//! Broker load generator: measures `tern` and Mosquitto side by side in one run, on
+//! 127.0.0.1 only, with a fresh broker process per measured run.
+//!
+//! ```text
+//! cargo build --release -p tern-server --bin tern
+//! cargo run --release -p tern-server --example loadgen -- [--runs 3] [--scenarios fan-in,idle]
+//! ```
+//!
+//! Scenarios: `fan-in` (QoS 0, N publishers → 1 wildcard subscriber), `qos1` (the same at
+//! QoS 1 with PUBACKs both ways), `fan-out` (1 publisher → 50 subscribers), `idle` (5,000
+//! connected clients, RSS per connection), `overload` (a subscriber that never reads while
+//! publishers flood, at QoS 0 and 1). Per run it reads the broker's CPU time (utime + stime)
+//! and memory (VmRSS, VmHWM) from /proc and prints Markdown tables on stdout; progress goes
+//! to stderr. Every wait is bounded and the tool exits by itself.
+//!
+//! The generator runs on one thread (a current-thread runtime) so that on a 2-core machine
+//! it takes at most one core; its own CPU time is reported next to the broker's.
+//!
+//! Modules (in `loadgen/`, one concept each): `broker` (processes, /proc figures), `client`
+//! (handshakes via tern-codec, PUBLISH template, frame scanner), `flow` (publisher
+//! pacing), `traffic` (message scenarios), `capacity` (idle connections, overload),
+//! `report` (tables).
+
+#[path = "loadgen/broker.rs"]
+mod broker;
+#[path = "loadgen/capacity.rs"]
+mod capacity;
+#[path = "loadgen/client.rs"]
+mod client;
+#[path = "loadgen/flow.rs"]
+mod flow;
+#[path = "loadgen/report.rs"]
+mod report;
+#[path = "loadgen/traffic.rs"]
+mod traffic;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, ValueEnum};
+use tern_codec::QoS;
+
+use broker::{Broker, Kind, Paths};
+use report::Report;
+use traffic::{Shape, Traffic};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    FanIn,
+    Qos1,
+    FanOut,
+    Idle,
+    Overload,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BrokerArg {
+    Tern,
+    Mosquitto,
+}
+
+/// Load generator: tern vs Mosquitto on 127.0.0.1.
+#[derive(Debug, Parser)]
+#[command(name = "loadgen")]
+struct Cli {
+    /// Scenarios to run, in this order.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "fan-in,qos1,fan-out,idle,overload"
+    )]
+    scenarios: Vec<Scenario>,
+    /// Brokers to measure (each run alternates which one goes first).
+    #[arg(long, value_delimiter = ',', default_value = "tern,mosquitto")]
+    brokers: Vec<BrokerArg>,
+    /// Runs per scenario and broker; with more than one, medians are printed too.
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
+    /// The tern release binary [default: `tern` next to this example's directory].
+    #[arg(long)]
+    tern: Option<PathBuf>,
+    /// The Mosquitto broker binary.
+    #[arg(long, default_value = "/usr/sbin/mosquitto")]
+    mosquitto: PathBuf,
+    /// Extra line for the generated mosquitto.conf (repeatable), e.g. "set_tcp_nodelay true".
+    #[arg(long = "mosquitto-conf", value_name = "LINE")]
+    mosquitto_conf: Vec<String>,
+    /// Fan-in: messages published in total (QoS 0).
+    #[arg(long, default_value_t = 1_000_000)]
+    messages: u64,
+    /// Fan-in / QoS 1: publisher connections.
+    #[arg(long, default_value_t = 8)]
+    publishers: usize,
+    /// Payload bytes of every message (except overload).
+    #[arg(long, default_value_t = 64)]
+    payload: usize,
+    /// QoS 1 fan-in: messages published in total.
+    #[arg(long, default_value_t = 200_000)]
+    qos1_messages: u64,
+    /// QoS 1: PUBLISH packets in flight per publisher.
+    #[arg(long, default_value_t = 16)]
+    window: usize,
+    /// Fan-out: subscribers of the one topic.
+    #[arg(long, default_value_t = 50)]
+    fanout_subscribers: usize,
+    /// Fan-out: messages published (each delivered to every subscriber).
+    #[arg(long, default_value_t = 20_000)]
+    fanout_messages: u64,
+    /// Flow control: most messages on their way to the slowest subscriber. 0 = open loop
+    /// (publishers send as fast as the broker reads; a broker may then drop messages beyond
+    /// its queue limit, shown as delivered < expected). Below 1000 (both brokers'
+    /// max_queued_messages) no drops are possible.
+    #[arg(long, default_value_t = 0)]
+    ahead: u64,
+    /// Idle scenario: connections to open.
+    #[arg(long, default_value_t = 5000)]
+    idle_connections: usize,
+    /// Overload: flooding publishers.
+    #[arg(long, default_value_t = 4)]
+    overload_publishers: usize,
+    /// Overload: payload bytes.
+    #[arg(long, default_value_t = 1024)]
+    overload_payload: usize,
+    /// Overload: seconds of flooding.
+    #[arg(long, default_value_t = 10)]
+    overload_secs: u64,
+    /// Overload: QoS levels to flood with.
+    #[arg(long, value_delimiter = ',', default_value = "0,1")]
+    overload_qos: Vec<u8>,
+    /// Upper bound on one measured run, in seconds.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    if cli.runs == 0 || cli.publishers == 0 || cli.fanout_subscribers == 0 {
+        bail!("--runs, --publishers and --fanout-subscribers must be at least 1");
+    }
+    if cli.scenarios.contains(&Scenario::Idle) {
+        // Ours and the broker's (inherited) descriptor limit must hold every connection.
+        raise_nofile(cli.idle_connections as u64 + 256)?;
+    }
+    let paths = Paths {
+        tern: match &cli.tern {
+            Some(p) => p.clone(),
+            None => default_tern()?,
+        },
+        mosquitto: cli.mosquitto.clone(),
+        mosquitto_conf: cli.mosquitto_conf.clone(),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let report = rt.block_on(run_all(&cli, &paths))?;
+    println!("{}", report.markdown(cli.runs));
+    Ok(())
+}
+
+/// `target/<profile>/examples/loadgen` → `target/<profile>/tern`.
+fn default_tern() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let profile_dir = exe
+        .parent()
+        .and_then(|examples| examples.parent())
+        .context("cannot locate the target directory")?;
+    Ok(profile_dir.join("tern"))
+}
+
+/// One measured unit: a scenario (an overload per QoS level), run on a fresh broker.
+#[derive(Debug, Clone, Copy)]
+enum Unit {
+    Scenario(Scenario),
+    Overload(QoS),
+}
+
+fn units(cli: &Cli) -> Result<Vec<Unit>> {
+    let mut out = Vec::new();
+    for &s in &cli.scenarios {
+        if s != Scenario::Overload {
+            out.push(Unit::Scenario(s));
+            continue;
+        }
+        for &q in &cli.overload_qos {
+            match QoS::try_from(q) {
+                Ok(qos @ (QoS::AtMostOnce | QoS::AtLeastOnce)) => out.push(Unit::Overload(qos)),
+                _ => bail!("--overload-qos takes 0 and/or 1, not {q}"),
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn run_all(cli: &Cli, paths: &Paths) -> Result<Report> {
+    let mut report = Report::default();
+    let limit = Duration::from_secs(cli.timeout);
+    let kinds: Vec<Kind> = cli
+        .brokers
+        .iter()
+        .map(|b| match b {
+            BrokerArg::Tern => Kind::Tern,
+            BrokerArg::Mosquitto => Kind::Mosquitto,
+        })
+        .collect();
+    let units = units(cli)?;
+    for run in 1..=cli.runs {
+        for &unit in &units {
+            // Alternate who goes first, so that neither always gets the cooler machine.
+            let mut order = kinds.clone();
+            if run % 2 == 0 {
+                order.reverse();
+            }
+            for &kind in &order {
+                // A fresh broker per measured run: VmHWM is this run's peak, and no state
+                // (sessions, allocator caches) carries over.
+                let mut b = Broker::start(kind, paths).await?;
+                let r = measure(cli, unit, run, &mut b, limit, &mut report).await;
+                let tail = b.log_tail();
+                b.stop().await?;
+                r.with_context(|| format!("{unit:?} on {kind}, run {run}{tail}"))?;
+            }
+        }
+    }
+    Ok(report)
+}
+
+async fn measure(
+    cli: &Cli,
+    unit: Unit,
+    run: usize,
+    b: &mut Broker,
+    limit: Duration,
+    report: &mut Report,
+) -> Result<()> {
+    let kind = b.kind;
+    let traffic = |shape, publishers, subscribers, messages, qos| Traffic {
+        shape,
+        publishers,
+        subscribers,
+        messages,
+        qos,
+        payload: cli.payload,
+        window: cli.window,
+        ahead: cli.ahead,
+    };
+    let (label, t) = match unit {
+        Unit::Scenario(Scenario::FanIn) => (
+            format!("fan-in QoS 0, {}→1", cli.publishers),
+            traffic(
+                Shape::FanIn,
+                cli.publishers,
+                1,
+                cli.messages,
+                QoS::AtMostOnce,
+            ),
+        ),
+        Unit::Scenario(Scenario::Qos1) => (
+            format!("fan-in QoS 1, {}→1", cli.publishers),
+            traffic(
+                Shape::FanIn,
+                cli.publishers,
+                1,
+                cli.qos1_messages,
+                QoS::AtLeastOnce,
+            ),
+        ),
+        Unit::Scenario(Scenario::FanOut) => (
+            format!("fan-out QoS 0, 1→{}", cli.fanout_subscribers),
+            traffic(
+                Shape::FanOut,
+                1,
+                cli.fanout_subscribers,
+                cli.fanout_messages,
+                QoS::AtMostOnce,
+            ),
+        ),
+        Unit::Scenario(Scenario::Idle) => {
+            let o = capacity::idle(b, cli.idle_connections, limit).await?;
+            eprintln!(
+                "[idle] {kind} run {run}: {} connections, {:.0} B/connection",
+                o.connections,
+                o.bytes_per_connection()
+            );
+            report.idle.push((kind, run, o));
+            return Ok(());
+        }
+        Unit::Scenario(Scenario::Overload) => bail!("overload is expanded per QoS"),
+        Unit::Overload(qos) => {
+            let secs = Duration::from_secs(cli.overload_secs);
+            let (n, payload) = (cli.overload_publishers, cli.overload_payload);
+            let o = capacity::overload(b, n, payload, qos, secs).await?;
+            eprintln!(
+                "[overload QoS {}] {kind} run {run}: {} msgs accepted, peak RSS {} KiB",
+                u8::from(qos),
+                o.accepted,
+                o.end.hwm_kib
+            );
+            report.overload.push((kind, run, o));
+            return Ok(());
+        }
+    };
+    let o = traffic::run(b, &t, limit).await?;
+    eprintln!(
+        "[{label}] {kind} run {run}: {}/{} delivered, {:.0} msg/s, {:.2} CPU-s/M, loadgen {:.2} CPU-s",
+        o.delivered,
+        o.expected,
+        o.rate(),
+        o.cpu_per_million(),
+        o.loadgen_cpu.as_secs_f64()
+    );
+    report.traffic.push((label, kind, run, o));
+    Ok(())
+}
+
+/// Raises this process's soft RLIMIT_NOFILE (inherited by the brokers it starts) to at
+/// least `need`, with util-linux `prlimit` (the workspace forbids `unsafe`, so no setrlimit).
+fn raise_nofile(need: u64) -> Result<()> {
+    let limits = std::fs::read_to_string("/proc/self/limits")?;
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .context("no 'Max open files' in /proc/self/limits")?;
+    let nums: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| match w {
+            "unlimited" => Some(u64::MAX),
+            w => w.parse().ok(),
+        })
+        .collect();
+    let [soft, hard] = nums[..] else {
+        bail!("cannot parse {line:?}");
+    };
+    if soft >= need {
+        return Ok(());
+    }
+    if hard < need {
+        bail!("open-file limit {hard} is below {need}: run `ulimit -n {need}` as root first");
+    }
+    let target = need.max(soft).to_string();
+    let status = std::process::Command::new("prlimit")
+        .arg(format!("--pid={}", std::process::id()))
+        .arg(format!("--nofile={target}:{hard}"))
+        .status()
+        .context("running prlimit (util-linux) to raise the open-file limit")?;
+    if !status.success() {
+        bail!("prlimit failed ({status}): run `ulimit -n {need}` first");
+    }
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! Flow control between publishers and subscriber queues: draining a session's queue into
+//! its in-flight window, and pacing publishers while a subscriber is congested.
+//!
+//! A live subscriber whose queue passes half of `max_queued_messages` is *congested*: the
+//! publisher that pushed it there pauses reading (see `session`) until the queue drains, so
+//! fast publishers run at the speed of their consumers, much as with a single-threaded
+//! broker. A subscriber that does not drain within the wait is a *slow consumer*: publishers
+//! stop waiting for it and its queue limit drops messages instead (QoS 0 first), so one stuck
+//! client can neither grow memory nor stall everyone else.
+
+use std::sync::Arc;
+
+use tern_codec::QoS;
+use tokio::sync::Notify;
+
+use super::{Broker, Delivery, SessionKey};
+
+/// A live subscriber whose queue passed the congestion mark.
+#[derive(Debug, Clone)]
+pub struct Congestion {
+    pub key: SessionKey,
+    /// Woken when the subscriber's queue drains (or it disconnects).
+    pub drained: Arc<Notify>,
+}
+
+/// The outcome of [`Broker::publish`].
+#[derive(Debug)]
+pub struct Published {
+    /// Subscriptions the message was delivered to (v5 PUBACK 0x10 when zero).
+    pub matched: usize,
+    /// Set when the publisher should pause reading until this subscriber drains.
+    pub congestion: Option<Congestion>,
+}
+
+impl Broker {
+    /// Queue length at which a live subscriber counts as congested: half the limit, so
+    /// publishers slow down well before messages are dropped.
+    pub(super) fn congestion_mark(&self) -> usize {
+        (self.inner.config.max_queued_messages / 2).max(1)
+    }
+
+    /// Moves queued deliveries of `key` into `out`: all QoS 0 at the head, and QoS 1/2 while
+    /// `window` (free in-flight slots) lasts, at most `max` in total. Returns whether messages
+    /// remain queued.
+    pub fn drain(
+        &self,
+        key: SessionKey,
+        mut window: usize,
+        max: usize,
+        out: &mut Vec<Delivery>,
+    ) -> bool {
+        let mut st = self.lock();
+        let Some(s) = st.sessions.get_mut(key) else {
+            return false;
+        };
+        while out.len() < max {
+            match s.queue.front_qos() {
+                None => break,
+                Some(QoS::AtMostOnce) => {}
+                Some(_) if window > 0 => window -= 1,
+                Some(_) => break,
+            }
+            out.extend(s.queue.pop());
+        }
+        if s.congested && s.queue.len() < self.congestion_mark() {
+            // Caught up: release waiting publishers, and forgive an earlier slowness.
+            s.congested = false;
+            s.slow = false;
+            if let Some(live) = &s.live {
+                live.drained.notify_waiters();
+            }
+        }
+        s.queue.shrink_if_empty();
+        !s.queue.is_empty()
+    }
+
+    /// Whether a publisher should keep waiting for `key` to drain.
+    pub fn still_congested(&self, key: SessionKey) -> bool {
+        let st = self.lock();
+        st.sessions
+            .get(key)
+            .is_some_and(|s| s.live.is_some() && s.congested && !s.slow)
+    }
+
+    /// A congested subscriber did not drain in time: stop slowing publishers for it; its
+    /// queue limit and drop policy protect memory instead.
+    pub fn mark_slow(&self, key: SessionKey) {
+        let mut st = self.lock();
+        if let Some(s) = st.sessions.get_mut(key)
+            && s.congested
+            && !s.slow
+        {
+            s.slow = true;
+            tracing::warn!(client_id = %s.client_id, queued = s.queue.len(), "slow consumer: messages beyond max_queued_messages will be dropped");
+            if let Some(live) = &s.live {
+                live.drained.notify_waiters();
+            }
+        }
+    }
+}

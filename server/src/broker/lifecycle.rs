@@ -1,0 +1,283 @@
+//! Session lifecycle: attach a connection (new, resumed or taken over), detach it (will,
+//! expiry, offline queueing), expire offline sessions and fire delayed wills.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytestring::ByteString;
+use tern_codec::Pid;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::{Broker, Inflight, Message, SessionKey, State};
+use crate::store::{LiveConnection, PendingWill};
+
+/// How long a new connection waits for the connection it takes over to hand back its state.
+const TAKEOVER_WAIT: Duration = Duration::from_secs(5);
+
+/// What a session asks for when its CONNECT is accepted.
+#[derive(Debug, Clone)]
+pub struct ConnectRequest {
+    pub client_id: ByteString,
+    /// Clean Start / Clean Session [MQTT-3.1.2-4, MQTT-3.1.2-6].
+    pub clean_start: bool,
+    /// Session Expiry Interval in seconds (`NEVER_EXPIRES` for a 3.1.1 persistent session).
+    pub expiry: u32,
+}
+
+/// A connection attached to its session.
+#[derive(Debug)]
+pub struct Attached {
+    pub key: SessionKey,
+    pub conn_id: u64,
+    /// CONNACK Session Present [MQTT-3.2.2-1..3].
+    pub session_present: bool,
+    pub notify: Arc<Notify>,
+    pub kick: CancellationToken,
+    /// Cancel when the state has been handed back with [`Broker::detach`].
+    pub done: CancellationToken,
+    /// Unacknowledged outgoing messages to resend with DUP [MQTT-4.4.0-1].
+    pub inflight: Vec<Inflight>,
+    /// Incoming QoS 2 packet ids still awaiting PUBREL.
+    pub incoming_qos2: Vec<Pid>,
+}
+
+/// What a connection hands back when it ends.
+#[derive(Debug)]
+pub struct Detach {
+    pub key: SessionKey,
+    pub conn_id: u64,
+    /// The will to publish, with its Will Delay Interval in seconds; `None` after a normal
+    /// DISCONNECT [MQTT-3.1.2-10, MQTT-3.14.4-3].
+    pub will: Option<(Message, u32)>,
+    /// Session Expiry Interval in force at disconnect (may have been changed by DISCONNECT).
+    pub expiry: u32,
+    pub inflight: Vec<Inflight>,
+    pub incoming_qos2: Vec<Pid>,
+}
+
+impl Broker {
+    /// Attaches a new connection to the session of `req.client_id`, taking over a connected
+    /// one first [MQTT-3.1.4-3]: the old connection is kicked and we wait until it has handed
+    /// its state back (bounded), so a resumed session keeps its in-flight messages.
+    pub async fn connect(&self, req: &ConnectRequest) -> Attached {
+        let mut attempts = 0;
+        loop {
+            let done = match self.try_attach(req) {
+                Ok(a) => return a,
+                Err(done) => done,
+            };
+            attempts += 1;
+            let finished = tokio::time::timeout(TAKEOVER_WAIT, done.cancelled())
+                .await
+                .is_ok();
+            if !finished || attempts >= 3 {
+                // The old connection is stuck or keeps being replaced: detach it by force;
+                // its later `detach` is then treated as stale.
+                let mut st = self.lock();
+                if let Some(k) = st.sessions.key_of(&req.client_id) {
+                    st.sessions.set_live(k, None);
+                }
+            }
+        }
+    }
+
+    fn try_attach(&self, req: &ConnectRequest) -> Result<Attached, CancellationToken> {
+        let now = Instant::now();
+        let mut st = self.lock();
+        let mut session_present = false;
+        let mut inflight = Vec::new();
+        let mut incoming_qos2 = Vec::new();
+        if let Some(key) = st.sessions.key_of(&req.client_id) {
+            let (live, expired) = match st.sessions.get(key) {
+                Some(s) => (s.live.clone(), s.expires_at().is_some_and(|t| t <= now)),
+                None => (None, true),
+            };
+            if let Some(live) = live {
+                live.kick.cancel();
+                return Err(live.done);
+            }
+            if req.clean_start || expired {
+                // Clean Start discards the old session [MQTT-3.1.2-4]; a delayed will is
+                // sent because its session ends [MQTT-3.1.3-9].
+                self.end_session(&mut st, key);
+            } else if let Some(s) = st.sessions.get_mut(key) {
+                // Resumed: a new connection before the will delay ran out cancels the will
+                // [MQTT-3.1.3-9].
+                s.will = None;
+                session_present = true;
+                inflight = std::mem::take(&mut s.inflight);
+                incoming_qos2 = std::mem::take(&mut s.incoming_qos2);
+            }
+        }
+        let key = match st.sessions.key_of(&req.client_id) {
+            Some(k) => k,
+            None => st.sessions.create(req.client_id.clone(), req.expiry).key,
+        };
+        let live = LiveConnection {
+            id: self.next_conn_id(),
+            notify: Arc::new(Notify::new()),
+            kick: CancellationToken::new(),
+            done: CancellationToken::new(),
+            drained: Arc::new(Notify::new()),
+        };
+        let attached = Attached {
+            key,
+            conn_id: live.id,
+            session_present,
+            notify: Arc::clone(&live.notify),
+            kick: live.kick.clone(),
+            done: live.done.clone(),
+            inflight,
+            incoming_qos2,
+        };
+        if let Some(s) = st.sessions.get_mut(key) {
+            s.expiry = req.expiry;
+            s.disconnected_at = None;
+        }
+        st.sessions.set_live(key, Some(live));
+        let connected = st.sessions.connected();
+        drop(st);
+        self.inner.stats.note_connected(connected as u64);
+        Ok(attached)
+    }
+
+    /// Hands a finished connection's state back: publishes the will now or schedules it
+    /// (Will Delay Interval), keeps or ends the session by its expiry [MQTT-3.1.2-23].
+    pub fn detach(&self, d: Detach) {
+        let now = Instant::now();
+        let mut st = self.lock();
+        let current = st
+            .sessions
+            .get(d.key)
+            .is_some_and(|s| s.live.as_ref().map(|l| l.id) == Some(d.conn_id));
+        let will_now = if !current {
+            // Forced off by a takeover that timed out: only the will is left to send.
+            d.will.map(|(w, _)| w)
+        } else if d.expiry == 0 {
+            self.end_session(&mut st, d.key);
+            d.will.map(|(w, _)| w)
+        } else {
+            self.park(&mut st, d, now)
+        };
+        if let Some(w) = will_now {
+            self.publish_locked(&mut st, w);
+        }
+    }
+
+    /// Keeps a disconnected session (expiry > 0): in-flight state for the resend, the will
+    /// scheduled when delayed; returns a will to publish now.
+    fn park(&self, st: &mut State, d: Detach, now: Instant) -> Option<Message> {
+        st.sessions.set_live(d.key, None);
+        let s = st.sessions.get_mut(d.key)?;
+        s.expiry = d.expiry;
+        s.disconnected_at = Some(now);
+        s.inflight = d.inflight;
+        s.incoming_qos2 = d.incoming_qos2;
+        // QoS 0 is not kept for offline clients (section 4.1 "MAY").
+        s.queue.drop_qos0();
+        let mut will_now = None;
+        if let Some((w, delay)) = d.will {
+            if delay == 0 {
+                will_now = Some(w);
+            } else {
+                // Sent when the delay or the session ends, whichever is first [MQTT-3.1.3-9].
+                let wait = Duration::from_secs(u64::from(delay.min(d.expiry)));
+                s.will = Some(Box::new(PendingWill {
+                    msg: w,
+                    at: now + wait,
+                }));
+            }
+        }
+        let deadline = match (s.will.as_ref().map(|w| w.at), s.expires_at()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(at) = deadline
+            && st.next_deadline.is_none_or(|n| at < n)
+        {
+            st.next_deadline = Some(at);
+            self.inner.timer.notify_one();
+        }
+        will_now
+    }
+
+    /// Removes a session: its subscriptions, queue and in-flight state. A pending delayed
+    /// will is published because the session ended [MQTT-3.1.3-9].
+    fn end_session(&self, st: &mut State, key: SessionKey) {
+        let Some(s) = st.sessions.remove(key) else {
+            return;
+        };
+        for filter in s.subscriptions.keys() {
+            st.subs.remove(filter, key);
+        }
+        if let Some(w) = s.will {
+            self.publish_locked(st, w.msg);
+        }
+    }
+
+    fn publish_locked(&self, st: &mut State, msg: Message) {
+        let msg = Arc::new(msg);
+        if msg.retain && self.inner.config.retain_available {
+            st.retained.set(&msg);
+        }
+        // Wills and expiry run outside any publisher's session: nobody to slow down.
+        self.route(st, &msg, &mut None);
+    }
+
+    /// Fires delayed wills and ends expired offline sessions; returns the next deadline.
+    pub fn expire(&self, now: Instant) -> Option<Instant> {
+        let mut st = self.lock();
+        let mut wills = Vec::new();
+        let mut expired = Vec::new();
+        let mut next: Option<Instant> = None;
+        for s in st.sessions.iter_mut() {
+            if s.will.as_ref().is_some_and(|w| w.at <= now) {
+                wills.extend(s.will.take().map(|w| w.msg));
+            }
+            match s.expires_at() {
+                Some(at) if at <= now => expired.push(s.key),
+                Some(at) => next = Some(next.map_or(at, |n| n.min(at))),
+                None => {}
+            }
+            if let Some(w) = &s.will {
+                next = Some(next.map_or(w.at, |n| n.min(w.at)));
+            }
+        }
+        for key in expired {
+            self.end_session(&mut st, key);
+        }
+        for w in wills {
+            self.publish_locked(&mut st, w);
+        }
+        st.next_deadline = next;
+        next
+    }
+
+    /// Waits until the expiry task should run again.
+    pub async fn wait_for_deadline(&self, next: Option<Instant>) {
+        match next {
+            Some(at) => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(at.into()) => {}
+                    () = self.inner.timer.notified() => {}
+                }
+            }
+            None => self.inner.timer.notified().await,
+        }
+    }
+
+    /// On shutdown the in-memory sessions end with the server, so delayed wills are sent
+    /// now [MQTT-3.1.3-9].
+    pub fn flush_pending_wills(&self) {
+        let mut st = self.lock();
+        let wills: Vec<Message> = st
+            .sessions
+            .iter_mut()
+            .filter_map(|s| s.will.take().map(|w| w.msg))
+            .collect();
+        for w in wills {
+            self.publish_locked(&mut st, w);
+        }
+    }
+}

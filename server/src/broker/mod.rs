@@ -1,0 +1,322 @@
+//! Shared broker state behind a cheap-`Clone` handle.
+//!
+//! One `std::sync::Mutex` guards the routing state (sessions, subscriptions, retained
+//! messages). It is only ever held for short synchronous sections — never across `.await` —
+//! so a publish is: lock, match the trie, push a `Delivery` into each subscriber's bounded
+//! queue, wake the subscriber, unlock. Session tasks pull from their queue when woken and do
+//! all encoding and I/O outside the lock.
+
+mod flow;
+mod lifecycle;
+mod message;
+mod stats;
+pub mod subscriptions;
+
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use tern_codec::{QoS, RetainHandling, SubscriptionOptions, TopicFilter};
+use tokio::sync::{Notify, Semaphore};
+
+pub use flow::{Congestion, Published};
+pub use lifecycle::{Attached, ConnectRequest, Detach};
+pub use message::{Delivery, Inflight, Message, SessionKey};
+pub use stats::Stats;
+use subscriptions::{Match, Subscriber, SubscriptionTree, split_shared};
+
+use crate::config::Config;
+use crate::store::{Pushed, RetainedStore, SessionStore};
+
+/// Handle to the broker; clone it freely (one `Arc`).
+#[derive(Clone)]
+pub struct Broker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    config: Config,
+    stats: Stats,
+    /// Wakes the expiry task when an earlier deadline appears.
+    timer: Notify,
+    started: Instant,
+    next_conn_id: AtomicU64,
+    connections: Arc<Semaphore>,
+}
+
+struct State {
+    sessions: SessionStore,
+    retained: RetainedStore,
+    subs: SubscriptionTree,
+    /// Reused match buffer: routing allocates nothing per message once warmed up.
+    scratch: Vec<Match>,
+    scratch_retained: Vec<Arc<Message>>,
+    /// Earliest deadline the expiry task is sleeping towards.
+    next_deadline: Option<Instant>,
+}
+
+/// Counts shown in `$SYS` that need the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    pub clients_connected: u64,
+    pub clients_disconnected: u64,
+    pub clients_total: u64,
+    pub retained: u64,
+    pub subscriptions: u64,
+    pub stored_messages: u64,
+    pub stored_bytes: u64,
+}
+
+impl Broker {
+    pub fn new(config: Config) -> Broker {
+        let permits = config.connection_permits();
+        Broker {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State {
+                    sessions: SessionStore::default(),
+                    retained: RetainedStore::default(),
+                    subs: SubscriptionTree::default(),
+                    scratch: Vec::new(),
+                    scratch_retained: Vec::new(),
+                    next_deadline: None,
+                }),
+                config,
+                stats: Stats::default(),
+                timer: Notify::new(),
+                started: Instant::now(),
+                next_conn_id: AtomicU64::new(1),
+                connections: Arc::new(Semaphore::new(permits)),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.inner.stats
+    }
+
+    pub fn started(&self) -> Instant {
+        self.inner.started
+    }
+
+    /// The `max_connections` semaphore shared by the TCP and WebSocket listeners.
+    pub fn connection_limit(&self) -> &Arc<Semaphore> {
+        &self.inner.connections
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way that
+        // breaks memory safety; keep serving the other clients.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn next_conn_id(&self) -> u64 {
+        self.inner.next_conn_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Routes `msg` to every matching subscription and updates the retained store when the
+    /// RETAIN flag is set.
+    pub fn publish(&self, msg: Message) -> Published {
+        let msg = Arc::new(msg);
+        let retain_available = self.inner.config.retain_available;
+        let mut st = self.lock();
+        if msg.retain && retain_available {
+            st.retained.set(&msg);
+        }
+        let mut congestion = None;
+        let matched = self.route(&mut st, &msg, &mut congestion);
+        Published {
+            matched,
+            congestion,
+        }
+    }
+
+    fn route(
+        &self,
+        st: &mut State,
+        msg: &Arc<Message>,
+        congestion: &mut Option<Congestion>,
+    ) -> usize {
+        let State {
+            sessions,
+            subs,
+            scratch,
+            ..
+        } = st;
+        scratch.clear();
+        subs.matches(
+            &msg.topic,
+            &|k| sessions.get(k).is_some_and(|s| s.live.is_some()),
+            scratch,
+        );
+        // No Local: never back to the publishing session [MQTT-3.8.3-3].
+        scratch.retain(|m| !(m.no_local && Some(m.key) == msg.origin));
+        if scratch.len() > 1 {
+            scratch.sort_unstable_by_key(|m| (m.shared, m.key));
+        }
+        let mut delivered = 0;
+        let mut i = 0;
+        while i < scratch.len() {
+            let first = scratch[i];
+            let mut qos = first.qos;
+            let mut rap = first.retain_as_published;
+            let mut ids: Vec<NonZeroU32> = first.id.into_iter().collect();
+            let mut j = i + 1;
+            // Overlapping subscriptions of one session: one copy at the highest QoS with
+            // every Subscription Identifier [MQTT-3.3.4-2, MQTT-3.3.4-3].
+            while !first.shared && j < scratch.len() && !scratch[j].shared {
+                let m = scratch[j];
+                if m.key != first.key {
+                    break;
+                }
+                qos = qos.max(m.qos);
+                rap |= m.retain_as_published;
+                ids.extend(m.id);
+                j += 1;
+            }
+            i = j;
+            let d = Delivery {
+                msg: Arc::clone(msg),
+                qos: msg.qos.min(qos),
+                // Live messages go out with RETAIN 0 unless Retain As Published
+                // [MQTT-3.3.1-12, MQTT-3.3.1-13].
+                retain: rap && msg.retain,
+                sub_ids: ids,
+            };
+            if self.enqueue(sessions, first.key, d, congestion) {
+                delivered += 1;
+            }
+        }
+        delivered
+    }
+
+    /// Pushes into one session's bounded queue. Offline sessions keep only QoS 1/2. Reports
+    /// the first live subscriber whose queue passed the congestion mark.
+    fn enqueue(
+        &self,
+        sessions: &mut SessionStore,
+        key: SessionKey,
+        d: Delivery,
+        congestion: &mut Option<Congestion>,
+    ) -> bool {
+        let Some(s) = sessions.get_mut(key) else {
+            return false;
+        };
+        if s.live.is_none() && d.qos == QoS::AtMostOnce {
+            return true;
+        }
+        match s.queue.push(d, self.inner.config.max_queued_messages) {
+            Pushed::Queued => {}
+            Pushed::DroppedNew | Pushed::DroppedOldQos0 => {
+                Stats::add(&self.inner.stats.publish_dropped, 1);
+            }
+        }
+        if let Some(live) = &s.live {
+            live.notify.notify_one();
+            let limit = self.inner.config.max_queued_messages;
+            if limit > 0 && !s.slow && s.queue.len() >= self.congestion_mark() {
+                s.congested = true;
+                if congestion.is_none() {
+                    *congestion = Some(Congestion {
+                        key,
+                        drained: Arc::clone(&live.drained),
+                    });
+                }
+            }
+        }
+        true
+    }
+
+    /// Adds subscriptions for `key` with the options already granted, then queues the
+    /// matching retained messages as Retain Handling asks [MQTT-3.3.1-9, MQTT-3.8.4-4].
+    pub fn subscribe(
+        &self,
+        key: SessionKey,
+        filters: &[(TopicFilter, SubscriptionOptions)],
+        id: Option<NonZeroU32>,
+    ) {
+        let now = Instant::now();
+        let retain_available = self.inner.config.retain_available;
+        let mut st = self.lock();
+        let mut retained = std::mem::take(&mut st.scratch_retained);
+        for (filter, options) in filters {
+            let existed = st.subs.insert(
+                filter.as_str(),
+                Subscriber {
+                    key,
+                    options: *options,
+                    id,
+                },
+            );
+            let Some(s) = st.sessions.get_mut(key) else {
+                break;
+            };
+            s.subscriptions
+                .insert(filter.as_str().into(), (*options, id));
+            let (group, inner) = split_shared(filter.as_str());
+            let send = match options.retain_handling {
+                RetainHandling::SendAtSubscribe => true,
+                RetainHandling::SendIfNewSubscription => !existed,
+                RetainHandling::DoNotSend => false,
+            };
+            // Retained messages are not sent for shared subscriptions (section 4.8.2).
+            if !send || group.is_some() || !retain_available {
+                continue;
+            }
+            retained.clear();
+            st.retained.matching(inner, now, &mut retained);
+            for msg in retained.drain(..) {
+                let d = Delivery {
+                    qos: msg.qos.min(options.qos),
+                    msg,
+                    retain: true,
+                    sub_ids: id.into_iter().collect(),
+                };
+                // Retained messages answer this subscriber's own SUBSCRIBE: no publisher to
+                // slow down.
+                self.enqueue(&mut st.sessions, key, d, &mut None);
+            }
+        }
+        st.scratch_retained = retained;
+    }
+
+    /// Removes subscriptions; for each filter, whether it existed [MQTT-3.10.4-5].
+    pub fn unsubscribe(&self, key: SessionKey, filters: &[TopicFilter]) -> Vec<bool> {
+        let mut st = self.lock();
+        filters
+            .iter()
+            .map(|f| {
+                let removed = st.subs.remove(f.as_str(), key);
+                if let Some(s) = st.sessions.get_mut(key) {
+                    s.subscriptions.remove(f.as_str());
+                }
+                removed
+            })
+            .collect()
+    }
+
+    /// Counts for `$SYS`.
+    pub fn counts(&self) -> Counts {
+        let st = self.lock();
+        let total = st.sessions.len() as u64;
+        let connected = st.sessions.connected() as u64;
+        let queued: usize = st.sessions.iter().map(|s| s.queue.len()).sum();
+        Counts {
+            clients_connected: connected,
+            clients_disconnected: total - connected,
+            clients_total: total,
+            retained: st.retained.len() as u64,
+            subscriptions: st.subs.len() as u64,
+            stored_messages: (st.retained.len() + queued) as u64,
+            stored_bytes: st.retained.bytes() as u64,
+        }
+    }
+}

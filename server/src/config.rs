@@ -1,0 +1,197 @@
+//! Broker configuration: defaults, the TOML config file and the limits knobs.
+//!
+//! Keys use Mosquitto's option names where the knob is the same (`max_keepalive`,
+//! `max_packet_size`, `max_inflight_messages`, `max_queued_messages`, `max_connections`,
+//! `sys_interval`, `max_topic_alias`, `max_qos`, `retain_available`), so an operator can carry
+//! settings over from a `mosquitto.conf`. Durations are whole seconds in the file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::Error;
+
+/// Largest packet the protocol can express (remaining length 268,435,455 + 5 header bytes,
+/// rounded to the limit Mosquitto uses). Used when `max_packet_size` is 0 ("no limit").
+pub const PROTOCOL_MAX_PACKET_SIZE: u32 = 268_435_455;
+
+/// Everything the broker can be told. `Default` gives a loopback broker on 1883/8080 with
+/// Mosquitto's default limits.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// MQTT over TCP listener.
+    pub tcp: SocketAddr,
+    /// HTTP listener: WebSocket on `/mqtt`, web UI everywhere else.
+    pub http: SocketAddr,
+    /// Directory with the built web UI (`index.html` + assets).
+    pub web_root: PathBuf,
+    /// Largest keep alive a client may ask for, in seconds; a v5 client asking for more (or
+    /// for 0) is told the Server Keep Alive. 0 = no limit.
+    pub max_keepalive: u16,
+    /// Largest packet accepted from and sent to a client, in bytes. 0 = protocol maximum.
+    pub max_packet_size: u32,
+    /// Outgoing QoS 1/2 messages in flight per client; also advertised as our Receive
+    /// Maximum to v5 clients. Mosquitto default 20.
+    pub max_inflight_messages: u16,
+    /// Messages queued per client beyond the in-flight window (online or offline). Mosquitto
+    /// default 1000. When full, QoS 0 messages are dropped first.
+    pub max_queued_messages: usize,
+    /// Concurrent network connections over TCP and WebSocket together. -1 = no limit.
+    pub max_connections: i64,
+    /// Seconds between `$SYS` updates; 0 disables `$SYS`.
+    #[serde(with = "secs")]
+    pub sys_interval: Duration,
+    /// Topic aliases a v5 client may use towards us. Mosquitto default 10.
+    pub max_topic_alias: u16,
+    /// Highest QoS we grant and accept (Mosquitto `max_qos`).
+    pub max_qos: u8,
+    /// Whether retained messages are supported (Mosquitto `retain_available`).
+    pub retain_available: bool,
+    /// Whether a client may connect with a zero-length client id (Mosquitto
+    /// `allow_zero_length_clientid`); when allowed the broker assigns one.
+    pub allow_zero_length_clientid: bool,
+    /// How long a new connection has to send CONNECT.
+    #[serde(with = "secs")]
+    pub connect_timeout: Duration,
+    /// Upper bound for graceful shutdown before remaining sessions are dropped.
+    #[serde(with = "secs")]
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            tcp: SocketAddr::from(([127, 0, 0, 1], 1883)),
+            http: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            web_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../dist")),
+            max_keepalive: 65535,
+            max_packet_size: 0,
+            max_inflight_messages: 20,
+            max_queued_messages: 1000,
+            max_connections: -1,
+            sys_interval: Duration::from_secs(10),
+            max_topic_alias: 10,
+            max_qos: 2,
+            retain_available: true,
+            allow_zero_length_clientid: true,
+            connect_timeout: Duration::from_secs(10),
+            shutdown_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Config {
+    /// Reads a TOML file; missing keys keep their defaults, unknown keys are an error (a
+    /// typo in a limit must not silently fall back to the default).
+    pub fn from_toml_file(path: impl AsRef<Path>) -> Result<Config, Error> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::from_toml_str(&text).map_err(|e| match e {
+            Error::ConfigParse { message, .. } => Error::ConfigParse {
+                path: path.to_owned(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses TOML text (see [`Config::from_toml_file`]).
+    pub fn from_toml_str(text: &str) -> Result<Config, Error> {
+        let config: Config = toml::from_str(text).map_err(|e| Error::ConfigParse {
+            path: PathBuf::new(),
+            message: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Rejects values the broker cannot run with.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |message: &str| Err(Error::ConfigInvalid(message.to_owned()));
+        if self.max_qos > 2 {
+            return bad("max_qos must be 0, 1 or 2");
+        }
+        if self.max_inflight_messages == 0 {
+            return bad("max_inflight_messages must be at least 1");
+        }
+        if self.max_packet_size != 0 && self.max_packet_size < 20 {
+            return bad("max_packet_size must be 0 (no limit) or at least 20 bytes");
+        }
+        if self.max_connections == 0 || self.max_connections < -1 {
+            return bad("max_connections must be -1 (no limit) or positive");
+        }
+        Ok(())
+    }
+
+    /// The packet size limit actually enforced.
+    pub fn effective_max_packet_size(&self) -> u32 {
+        match self.max_packet_size {
+            0 => PROTOCOL_MAX_PACKET_SIZE,
+            n => n.min(PROTOCOL_MAX_PACKET_SIZE),
+        }
+    }
+
+    /// `max_connections` as a permit count for the connection semaphore.
+    pub fn connection_permits(&self) -> usize {
+        usize::try_from(self.max_connections)
+            .unwrap_or(tokio::sync::Semaphore::MAX_PERMITS)
+            .min(tokio::sync::Semaphore::MAX_PERMITS)
+    }
+
+    /// Highest QoS we grant, as the codec type.
+    pub fn max_qos(&self) -> tern_codec::QoS {
+        tern_codec::QoS::try_from(self.max_qos).unwrap_or(tern_codec::QoS::ExactlyOnce)
+    }
+}
+
+/// `Duration` as whole seconds in the config file.
+mod secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mosquitto_names_override_defaults() {
+        let c = Config::from_toml_str(
+            "max_keepalive = 60\nsys_interval = 3\nmax_queued_messages = 5\ntcp = \"127.0.0.1:0\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.max_keepalive, 60);
+        assert_eq!(c.sys_interval, Duration::from_secs(3));
+        assert_eq!(c.max_queued_messages, 5);
+        assert_eq!(c.tcp.port(), 0);
+        assert_eq!(c.max_inflight_messages, 20);
+    }
+
+    #[test]
+    fn unknown_key_is_an_error() {
+        assert!(Config::from_toml_str("max_keepalvie = 60").is_err());
+    }
+
+    #[test]
+    fn invalid_values_are_rejected() {
+        assert!(Config::from_toml_str("max_qos = 3").is_err());
+        assert!(Config::from_toml_str("max_connections = 0").is_err());
+        assert_eq!(
+            Config::from_toml_str("max_connections = -1")
+                .unwrap()
+                .connection_permits(),
+            tokio::sync::Semaphore::MAX_PERMITS
+        );
+    }
+}

@@ -1,0 +1,25 @@
+//! Errors of the broker library. Protocol violations by a client are not errors of the
+//! broker: they end that client's session (see `session`), never the server.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Errors returned by [`crate::Server`] and [`crate::Config`].
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot bind {what} listener on {addr}: {source}")]
+    Bind {
+        what: &'static str,
+        addr: SocketAddr,
+        source: io::Error,
+    },
+    #[error("cannot read config file {path}: {source}")]
+    ConfigRead { path: PathBuf, source: io::Error },
+    #[error("invalid config file {path}: {message}")]
+    ConfigParse { path: PathBuf, message: String },
+    #[error("invalid configuration: {0}")]
+    ConfigInvalid(String),
+    #[error("i/o error: {0}")]
+    Io(#[from] io::Error),
+}

@@ -1,0 +1,97 @@
+//! The HTTP listener's routes: `GET /mqtt` upgrades to MQTT over WebSocket (section 6),
+//! `GET /healthz` answers "ok", everything else serves the built web UI with an
+//! `index.html` fallback for client-side routes.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+
+use crate::broker::Broker;
+use crate::session::{self, SessionContext, Transport};
+use crate::shutdown::Shutdown;
+use crate::ws;
+
+/// What the HTTP handlers need.
+#[derive(Clone)]
+pub struct AppState {
+    pub broker: Broker,
+    pub shutdown: Shutdown,
+    pub web_root: Arc<PathBuf>,
+}
+
+/// Subprotocols we accept, in order of preference [MQTT-6.0.0-3]; `mqttv3.1` is what
+/// legacy 3.1 clients offer.
+const SUBPROTOCOLS: [&str; 2] = ["mqtt", "mqttv3.1"];
+
+/// Shown at `/` when the web UI has not been built.
+const NOT_BUILT: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Tern</title></head>\
+<body><h1>Tern MQTT broker</h1><p>The web UI is not built. Build it with \
+<code>cargo xtask dist</code> (or point <code>--web-root</code> at a built UI).</p>\
+<p>MQTT over WebSocket is available at <code>/mqtt</code>.</p></body></html>";
+
+/// The router for the HTTP listener. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()`.
+pub fn app(state: AppState) -> Router {
+    let spa = get(index_fallback).with_state(state.clone());
+    let files = ServeDir::new(state.web_root.as_path()).fallback(spa);
+    Router::new()
+        .route("/mqtt", get(mqtt_upgrade))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback_service(files)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Unknown paths get `index.html` so the UI's client-side routes work; without a built UI a
+/// short page says how to build it.
+async fn index_fallback(State(state): State<AppState>) -> Response {
+    match tokio::fs::read(state.web_root.join("index.html")).await {
+        Ok(body) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
+        Err(_) => Html(NOT_BUILT).into_response(),
+    }
+}
+
+async fn mqtt_upgrade(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if state.shutdown.is_shutting_down() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
+    let Ok(permit) = Arc::clone(state.broker.connection_limit()).try_acquire_owned() else {
+        tracing::warn!(%peer, "max_connections reached, refusing WebSocket connection");
+        return (StatusCode::SERVICE_UNAVAILABLE, "too many connections").into_response();
+    };
+    // Count the session from now on: shutdown must wait for it even though axum runs the
+    // upgraded connection on a task it does not track.
+    let tracked = state.shutdown.track();
+    let max = state.broker.config().effective_max_packet_size() as usize;
+    ws.protocols(SUBPROTOCOLS)
+        // A frame may carry several packets; the codec enforces the per-packet limit.
+        .max_message_size(max.saturating_add(16).max(64 * 1024))
+        .max_frame_size(max.saturating_add(16).max(64 * 1024))
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| async move {
+            let _tracked = tracked;
+            let (reader, writer) = ws::split(socket);
+            let ctx = SessionContext {
+                broker: state.broker.clone(),
+                shutdown: state.shutdown.token().clone(),
+                peer,
+                transport: Transport::WebSocket,
+                permit: Some(permit),
+            };
+            session::run(reader, writer, ctx).await;
+        })
+}

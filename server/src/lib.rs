@@ -1,0 +1,52 @@
+//! Tern: an MQTT 3.1 / 3.1.1 / 5.0 broker over TCP and WebSocket that also serves the web UI.
+//!
+//! # Layout
+//!
+//! ```text
+//! config.rs      Config: defaults, TOML file with Mosquitto option names, limits
+//! server.rs      Server::bind / run: listeners, background tasks, graceful shutdown
+//! tcp.rs         TCP accept loop (max_connections semaphore, accept back-off)
+//! http.rs        axum Router: /mqtt WebSocket upgrade, /healthz, web UI files
+//! ws.rs          WebSocket <-> AsyncRead/AsyncWrite adapter (binary frames only)
+//! connection.rs  PacketReader / PacketWriter: buffered, cancel-safe framing via tern-codec
+//! session/       one task per client, shared by both transports:
+//!                connect (CONNECT/CONNACK), inbound, outbound, close
+//! broker/        shared state behind a cheap-Clone handle (std Mutex, never across .await):
+//!                routing, subscription trie, session lifecycle, flow control
+//!                (queue draining, publisher pacing, slow consumers), statistics
+//! store/         the store boundary: sessions, per-session queues, retained messages
+//! sys.rs         $SYS/broker/... topics
+//! shutdown.rs    CancellationToken + TaskTracker (covers WebSocket sessions too)
+//! ```
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), tern_server::Error> {
+//! let mut config = tern_server::Config::default();
+//! config.tcp = "127.0.0.1:0".parse().unwrap();
+//! config.http = "127.0.0.1:0".parse().unwrap();
+//! let server = tern_server::Server::bind(config).await?;
+//! println!("mqtt on {}", server.tcp_addr());
+//! server.run(async { let _ = tokio::signal::ctrl_c().await; }).await
+//! # }
+//! ```
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod broker;
+pub mod config;
+pub mod connection;
+mod error;
+pub mod http;
+mod server;
+mod session;
+pub mod shutdown;
+pub mod store;
+pub mod sys;
+mod tcp;
+pub mod ws;
+
+pub use config::Config;
+pub use error::Error;
+pub use server::Server;
+pub use session::{SessionContext, Transport};

@@ -1,0 +1,97 @@
+//! The `tern` binary: parse flags, set up logging, run the broker until SIGINT/SIGTERM.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use tern_server::{Config, Server};
+use tracing_subscriber::EnvFilter;
+
+/// Tern: an MQTT 3.1 / 3.1.1 / 5.0 broker over TCP and WebSocket that also serves the web UI.
+///
+/// Logging is configured with RUST_LOG (default "info") and goes to stderr.
+#[derive(Debug, Parser)]
+#[command(name = "tern", version)]
+struct Cli {
+    /// MQTT over TCP listen address [default: 127.0.0.1:1883]
+    #[arg(long, value_name = "ADDR:PORT")]
+    tcp: Option<SocketAddr>,
+    /// HTTP listen address (WebSocket at /mqtt, web UI at /) [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR:PORT")]
+    http: Option<SocketAddr>,
+    /// Directory with the built web UI [default: the workspace's dist/]
+    #[arg(long, value_name = "DIR")]
+    web_root: Option<PathBuf>,
+    /// TOML config file; keys use Mosquitto's option names (e.g. max_keepalive = 60)
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+
+    let mut config = match &cli.config {
+        Some(path) => Config::from_toml_file(path)?,
+        None => Config::default(),
+    };
+    if let Some(addr) = cli.tcp {
+        config.tcp = addr;
+    }
+    if let Some(addr) = cli.http {
+        config.http = addr;
+    }
+    if let Some(dir) = cli.web_root {
+        config.web_root = dir;
+    }
+
+    let server = Server::bind(config).await?;
+    let shutdown = shutdown_signal()?;
+    let (tcp, http) = (server.tcp_addr(), server.http_addr());
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "tern: mqtt listening on tcp://{tcp}")?;
+    writeln!(
+        out,
+        "tern: http listening on http://{http} (websocket ws://{http}/mqtt, web ui http://{http}/)"
+    )?;
+    out.flush().context("flushing stdout")?;
+    drop(out);
+
+    server.run(shutdown).await?;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not when
+/// the future is first polled, so a signal sent right after the startup lines is not lost.
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => tracing::info!("SIGINT received"),
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tracing::info!("Ctrl-C received");
+    })
+}

@@ -1,0 +1,145 @@
+//! [`Server`]: binds both listeners, runs the accept loops and background tasks, and shuts
+//! everything down gracefully within `shutdown_timeout`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::Broker;
+use crate::config::Config;
+use crate::error::Error;
+use crate::http::{self, AppState};
+use crate::shutdown::Shutdown;
+use crate::{sys, tcp};
+
+/// A bound, not yet running broker.
+pub struct Server {
+    config: Config,
+    tcp: TcpListener,
+    http: TcpListener,
+    tcp_addr: SocketAddr,
+    http_addr: SocketAddr,
+    broker: Broker,
+}
+
+impl Server {
+    /// Binds the MQTT/TCP and HTTP listeners (port 0 picks a free port).
+    pub async fn bind(config: Config) -> Result<Server, Error> {
+        config.validate()?;
+        let bind = |what: &'static str, addr: SocketAddr| async move {
+            let l = TcpListener::bind(addr)
+                .await
+                .map_err(|source| Error::Bind { what, addr, source })?;
+            let local = l.local_addr()?;
+            Ok::<_, Error>((l, local))
+        };
+        let (tcp, tcp_addr) = bind("mqtt", config.tcp).await?;
+        let (http, http_addr) = bind("http", config.http).await?;
+        let broker = Broker::new(config.clone());
+        Ok(Server {
+            config,
+            tcp,
+            http,
+            tcp_addr,
+            http_addr,
+            broker,
+        })
+    }
+
+    pub fn tcp_addr(&self) -> SocketAddr {
+        self.tcp_addr
+    }
+
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// The broker handle (for embedding and tests).
+    pub fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, closes every TCP and
+    /// WebSocket session (v5 clients get DISCONNECT 0x8B; wills are published as for any
+    /// non-normal close) and returns within `shutdown_timeout`.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+        let Server {
+            config,
+            tcp,
+            http,
+            broker,
+            ..
+        } = self;
+        let sd = Shutdown::new();
+
+        let expiry = tokio::spawn(expiry_loop(broker.clone(), sd.token().clone()));
+        let sys = tokio::spawn(sys::run(
+            broker.clone(),
+            config.sys_interval,
+            sd.token().clone(),
+        ));
+        let accept = tokio::spawn(tcp::accept_loop(tcp, broker.clone(), sd.clone()));
+        let app = http::app(AppState {
+            broker: broker.clone(),
+            shutdown: sd.clone(),
+            web_root: Arc::new(config.web_root.clone()),
+        });
+        let token = sd.token().clone();
+        let mut serve = tokio::spawn(async move {
+            axum::serve(
+                http,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(token.cancelled_owned())
+            .await
+        });
+
+        tokio::pin!(shutdown);
+        let mut http_result = None;
+        tokio::select! {
+            () = &mut shutdown => {}
+            r = &mut serve => http_result = Some(r),
+        }
+        tracing::info!("shutting down");
+        sd.trigger();
+
+        let drain = async {
+            let _ = accept.await;
+            if http_result.is_none() {
+                http_result = Some(serve.await);
+            }
+            sd.wait().await;
+        };
+        if tokio::time::timeout(config.shutdown_timeout, drain)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "sessions still open after {:?}; closing them",
+                config.shutdown_timeout
+            );
+        }
+        // The in-memory sessions end with the server: delayed wills go out now.
+        broker.flush_pending_wills();
+        let _ = expiry.await;
+        let _ = sys.await;
+        match http_result {
+            Some(Ok(Err(e))) => Err(Error::Io(e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Fires delayed wills and expires offline sessions when their time comes.
+async fn expiry_loop(broker: Broker, shutdown: CancellationToken) {
+    loop {
+        let next = broker.expire(std::time::Instant::now());
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = broker.wait_for_deadline(next) => {}
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! Packets from the client: PUBLISH with its QoS 1/2 flows and topic aliases, the acks of
+//! our own PUBLISHes, SUBSCRIBE, UNSUBSCRIBE and DISCONNECT.
+
+use std::time::{Duration, Instant};
+
+use tern_codec::{
+    AckProperties, Disconnect, Packet, PubResp, Publish, PublishProperties, QoS, QosPid,
+    ReasonCode, SubAck, Subscribe, TopicName, UnsubAck, Unsubscribe,
+};
+use tokio::io::AsyncWrite;
+
+use super::{Close, Session};
+use crate::broker::{Message, Stats};
+use crate::connection::PacketWriter;
+
+impl Session {
+    pub(super) fn on_publish<W: AsyncWrite + Unpin>(
+        &mut self,
+        p: Publish,
+        w: &mut PacketWriter<W>,
+    ) -> Result<(), Close> {
+        let config = self.broker.config();
+        let qos = p.qos_pid.qos();
+        let v5 = self.version.is_v5();
+        if qos > config.max_qos() {
+            return Err(Close::violation(
+                ReasonCode::QoSNotSupported,
+                "[MQTT-3.2.2-11] PUBLISH QoS above the server's maximum QoS",
+            ));
+        }
+        if p.retain && !config.retain_available {
+            return Err(Close::violation(
+                ReasonCode::RetainNotSupported,
+                "[MQTT-3.2.2-14] PUBLISH with RETAIN but retain is not available",
+            ));
+        }
+        if !p.properties.subscription_identifiers.is_empty() {
+            return Err(Close::violation(
+                ReasonCode::ProtocolError,
+                "[MQTT-3.3.4-6] PUBLISH from a client carries a Subscription Identifier",
+            ));
+        }
+        let topic = self.resolve_alias(&p)?;
+
+        if let QosPid::ExactlyOnce(pid) = p.qos_pid
+            && self.incoming_qos2.contains(&pid)
+        {
+            // A resent QoS 2 PUBLISH we already own: acknowledge again, do not deliver
+            // twice [MQTT-4.3.3-9, MQTT-4.3.3-10].
+            return self.send(w, &Packet::PubRec(PubResp::new(pid)));
+        }
+        if qos == QoS::ExactlyOnce
+            && v5
+            && self.incoming_qos2.len() >= usize::from(self.receive_max_in)
+        {
+            return Err(Close::violation(
+                ReasonCode::ReceiveMaximumExceeded,
+                "[MQTT-3.3.4-7] more QoS 2 PUBLISH in flight than our Receive Maximum",
+            ));
+        }
+
+        let stats = self.broker.stats();
+        Stats::add(&stats.publish_received, 1);
+        Stats::add(&stats.publish_bytes_received, p.payload.len() as u64);
+
+        // Payload Format Indicator 1 promises UTF-8; we check and refuse the message with
+        // 0x99 rather than forward a broken promise (section 3.3.2.3.2).
+        let bad_format = v5
+            && p.properties.payload_format_indicator == Some(true)
+            && std::str::from_utf8(&p.payload).is_err();
+        // Clients may not inject `$SYS` data; such messages are acknowledged and dropped.
+        let sys = topic.starts_with("$SYS");
+        let mut reason = ReasonCode::Success;
+        if bad_format {
+            reason = ReasonCode::PayloadFormatInvalid;
+        } else if !sys {
+            let props = p.properties;
+            let msg = Message {
+                topic,
+                payload: p.payload,
+                qos,
+                retain: p.retain,
+                expires_at: props
+                    .message_expiry_interval
+                    .map(|s| Instant::now() + Duration::from_secs(u64::from(s))),
+                properties: Message::boxed_properties(PublishProperties {
+                    topic_alias: None,
+                    message_expiry_interval: None,
+                    ..props
+                }),
+                origin: Some(self.key),
+            };
+            let published = self.broker.publish(msg);
+            self.note_congestion(published.congestion);
+            if published.matched == 0 && v5 {
+                reason = ReasonCode::NoMatchingSubscribers;
+            }
+        }
+        match p.qos_pid {
+            QosPid::AtMostOnce => Ok(()),
+            // PUBACK after taking ownership [MQTT-4.3.2-2].
+            QosPid::AtLeastOnce(pid) => self.send(w, &Packet::PubAck(self.ack(pid, reason))),
+            QosPid::ExactlyOnce(pid) => {
+                if !reason.is_error() {
+                    self.incoming_qos2.push(pid);
+                }
+                self.send(w, &Packet::PubRec(self.ack(pid, reason)))
+            }
+        }
+    }
+
+    fn ack(&self, pid: tern_codec::Pid, reason: ReasonCode) -> PubResp {
+        PubResp {
+            pid,
+            reason: if self.version.is_v5() {
+                reason
+            } else {
+                ReasonCode::Success
+            },
+            properties: AckProperties::default(),
+        }
+    }
+
+    /// Resolves or records a v5 Topic Alias [MQTT-3.3.2-10..12].
+    fn resolve_alias(&mut self, p: &Publish) -> Result<TopicName, Close> {
+        let Some(alias) = p.properties.topic_alias else {
+            return Ok(p.topic.clone());
+        };
+        if alias.get() > self.max_alias_in {
+            return Err(Close::violation(
+                ReasonCode::TopicAliasInvalid,
+                "[MQTT-3.3.2-9] Topic Alias greater than our Topic Alias Maximum",
+            ));
+        }
+        let idx = usize::from(alias.get() - 1);
+        if p.topic.is_empty() {
+            return self.aliases_in.get(idx).cloned().flatten().ok_or_else(|| {
+                Close::violation(
+                    ReasonCode::ProtocolError,
+                    "(section 3.3.2.3.4) empty topic with a Topic Alias that is not set",
+                )
+            });
+        }
+        if self.aliases_in.len() <= idx {
+            self.aliases_in.resize(idx + 1, None);
+        }
+        self.aliases_in[idx] = Some(p.topic.clone());
+        Ok(p.topic.clone())
+    }
+
+    pub(super) fn on_puback(&mut self, r: PubResp) -> Result<(), Close> {
+        match self.inflight.iter().position(|f| f.pid == r.pid) {
+            Some(i) if self.inflight[i].delivery.qos == QoS::AtLeastOnce => {
+                self.inflight.remove(i);
+                self.want_pull = true;
+            }
+            _ => tracing::debug!(pid = r.pid.get(), "PUBACK for an unknown packet id ignored"),
+        }
+        Ok(())
+    }
+
+    pub(super) fn on_pubrec<W: AsyncWrite + Unpin>(
+        &mut self,
+        r: PubResp,
+        w: &mut PacketWriter<W>,
+    ) -> Result<(), Close> {
+        let found = self
+            .inflight
+            .iter()
+            .position(|f| f.pid == r.pid && f.delivery.qos == QoS::ExactlyOnce);
+        let Some(i) = found else {
+            // Unknown id: PUBREL 0x92 Packet Identifier not found (section 3.6.2.1).
+            let rel = self.ack(r.pid, ReasonCode::PacketIdentifierNotFound);
+            return self.send(w, &Packet::PubRel(rel));
+        };
+        if r.reason.is_error() {
+            // The receiver refused the message: the flow ends here (section 4.3.3).
+            self.inflight.remove(i);
+            self.want_pull = true;
+            return Ok(());
+        }
+        self.inflight[i].released = true;
+        self.send(w, &Packet::PubRel(PubResp::new(r.pid)))
+    }
+
+    pub(super) fn on_pubcomp(&mut self, r: PubResp) -> Result<(), Close> {
+        match self
+            .inflight
+            .iter()
+            .position(|f| f.pid == r.pid && f.released)
+        {
+            Some(i) => {
+                self.inflight.remove(i);
+                self.want_pull = true;
+            }
+            None => tracing::debug!(
+                pid = r.pid.get(),
+                "PUBCOMP for an unknown packet id ignored"
+            ),
+        }
+        Ok(())
+    }
+
+    pub(super) fn on_pubrel<W: AsyncWrite + Unpin>(
+        &mut self,
+        r: PubResp,
+        w: &mut PacketWriter<W>,
+    ) -> Result<(), Close> {
+        let reason = match self.incoming_qos2.iter().position(|p| *p == r.pid) {
+            Some(i) => {
+                self.incoming_qos2.swap_remove(i);
+                ReasonCode::Success
+            }
+            None => ReasonCode::PacketIdentifierNotFound,
+        };
+        // PUBCOMP with the same packet id [MQTT-4.3.3-11].
+        self.send(w, &Packet::PubComp(self.ack(r.pid, reason)))
+    }
+
+    pub(super) fn on_subscribe<W: AsyncWrite + Unpin>(
+        &mut self,
+        s: Subscribe,
+        w: &mut PacketWriter<W>,
+    ) -> Result<(), Close> {
+        let max_qos = self.broker.config().max_qos();
+        let mut reasons = Vec::with_capacity(s.filters.len());
+        let mut granted = Vec::with_capacity(s.filters.len());
+        for (filter, mut options) in s.filters {
+            // Granted QoS = min(requested, maximum) [MQTT-3.8.4-8].
+            options.qos = options.qos.min(max_qos);
+            reasons.push(match options.qos {
+                QoS::AtMostOnce => ReasonCode::Success,
+                QoS::AtLeastOnce => ReasonCode::GrantedQoS1,
+                QoS::ExactlyOnce => ReasonCode::GrantedQoS2,
+            });
+            granted.push((filter, options));
+        }
+        // SUBACK first, then the retained messages queued by `subscribe` [MQTT-3.8.4-1].
+        self.send(
+            w,
+            &Packet::SubAck(SubAck {
+                pid: s.pid,
+                reasons,
+                properties: AckProperties::default(),
+            }),
+        )?;
+        self.broker
+            .subscribe(self.key, &granted, s.properties.subscription_identifier);
+        Ok(())
+    }
+
+    pub(super) fn on_unsubscribe<W: AsyncWrite + Unpin>(
+        &mut self,
+        u: Unsubscribe,
+        w: &mut PacketWriter<W>,
+    ) -> Result<(), Close> {
+        let existed = self.broker.unsubscribe(self.key, &u.filters);
+        let reasons = if self.version.is_v5() {
+            existed
+                .into_iter()
+                .map(|e| {
+                    if e {
+                        ReasonCode::Success
+                    } else {
+                        ReasonCode::NoSubscriptionExisted
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.send(
+            w,
+            &Packet::UnsubAck(UnsubAck {
+                pid: u.pid,
+                reasons,
+                properties: AckProperties::default(),
+            }),
+        )
+    }
+
+    pub(super) fn on_disconnect(&mut self, d: Disconnect) -> Close {
+        if let Some(expiry) = d.properties.session_expiry_interval {
+            if self.connect_expiry_zero && expiry != 0 {
+                return Close::violation(
+                    ReasonCode::ProtocolError,
+                    "[MQTT-3.14.2-2] DISCONNECT sets a Session Expiry Interval after CONNECT had 0",
+                );
+            }
+            self.expiry = expiry;
+        }
+        // Only a normal disconnection (0x00) discards the will [MQTT-3.14.4-3]; 0x04 asks
+        // for it explicitly.
+        Close::Disconnect {
+            send_will: self.version.is_v5() && d.reason != ReasonCode::Success,
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Session state that outlives a network connection (section 4.1): subscriptions, queued
+//! and in-flight messages, QoS 2 packet ids awaiting PUBREL, expiry and a delayed will.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytestring::ByteString;
+use tern_codec::{Pid, SubscriptionOptions};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::queue::MessageQueue;
+use crate::broker::{Inflight, Message, SessionKey};
+
+/// Session Expiry Interval value meaning "never expires" (0xFFFFFFFF, section 3.1.2.11.2).
+pub const NEVER_EXPIRES: u32 = u32::MAX;
+
+/// The network connection currently attached to a session (not persisted).
+#[derive(Debug, Clone)]
+pub struct LiveConnection {
+    pub id: u64,
+    /// Woken when a message is queued for the session.
+    pub notify: Arc<Notify>,
+    /// Cancelled to take the connection over [MQTT-3.1.4-3].
+    pub kick: CancellationToken,
+    /// Cancelled by the connection once it has handed its state back.
+    pub done: CancellationToken,
+    /// Woken when the queue drains below the congestion mark (publishers wait on it).
+    pub drained: Arc<Notify>,
+}
+
+/// A will waiting for its Will Delay Interval [MQTT-3.1.3-9].
+#[derive(Debug, Clone)]
+pub struct PendingWill {
+    pub msg: Message,
+    pub at: Instant,
+}
+
+/// One session.
+#[derive(Debug)]
+pub struct StoredSession {
+    pub key: SessionKey,
+    pub client_id: ByteString,
+    /// Full filter (including any `$share/group/` prefix) → options and identifier.
+    pub subscriptions: HashMap<ByteString, (SubscriptionOptions, Option<NonZeroU32>)>,
+    pub queue: MessageQueue,
+    /// Outgoing unacknowledged messages, valid while offline.
+    pub inflight: Vec<Inflight>,
+    /// Incoming QoS 2 packet ids not yet released, valid while offline
+    /// (part of the session state, section 4.1).
+    pub incoming_qos2: Vec<Pid>,
+    /// Session Expiry Interval in seconds ([`NEVER_EXPIRES`] = never).
+    pub expiry: u32,
+    /// Change only through [`SessionStore::set_live`].
+    pub live: Option<LiveConnection>,
+    pub disconnected_at: Option<Instant>,
+    /// Boxed: rare, and large compared to the rest of an idle session.
+    pub will: Option<Box<PendingWill>>,
+    /// Queue above the congestion mark and a publisher was told to wait.
+    pub congested: bool,
+    /// Did not drain while publishers waited: treated as a slow consumer (its messages are
+    /// dropped at the queue limit instead of slowing publishers) until it catches up.
+    pub slow: bool,
+}
+
+impl StoredSession {
+    /// When this offline session expires, if it does.
+    pub fn expires_at(&self) -> Option<Instant> {
+        if self.live.is_some() || self.expiry == NEVER_EXPIRES {
+            return None;
+        }
+        self.disconnected_at
+            .map(|t| t + Duration::from_secs(u64::from(self.expiry)))
+    }
+}
+
+/// All sessions, by key and by client id.
+#[derive(Debug, Default)]
+pub struct SessionStore {
+    by_key: HashMap<SessionKey, StoredSession>,
+    by_client: HashMap<ByteString, SessionKey>,
+    next_key: u64,
+    /// Sessions with a live connection (kept current by `set_live` / `remove`).
+    connected: usize,
+}
+
+impl SessionStore {
+    pub fn key_of(&self, client_id: &str) -> Option<SessionKey> {
+        self.by_client.get(client_id).copied()
+    }
+
+    pub fn get(&self, key: SessionKey) -> Option<&StoredSession> {
+        self.by_key.get(&key)
+    }
+
+    pub fn get_mut(&mut self, key: SessionKey) -> Option<&mut StoredSession> {
+        self.by_key.get_mut(&key)
+    }
+
+    /// Creates an empty session for `client_id` (which must not have one).
+    pub fn create(&mut self, client_id: ByteString, expiry: u32) -> &mut StoredSession {
+        self.next_key += 1;
+        let key = SessionKey(self.next_key);
+        self.by_client.insert(client_id.clone(), key);
+        self.by_key.entry(key).or_insert(StoredSession {
+            key,
+            client_id,
+            subscriptions: HashMap::new(),
+            queue: MessageQueue::default(),
+            inflight: Vec::new(),
+            incoming_qos2: Vec::new(),
+            expiry,
+            live: None,
+            disconnected_at: None,
+            will: None,
+            congested: false,
+            slow: false,
+        })
+    }
+
+    /// Attaches (`Some`) or detaches (`None`) the live connection of a session; returns the
+    /// previous one. The only way to change `live`, so the connected count stays exact.
+    pub fn set_live(
+        &mut self,
+        key: SessionKey,
+        live: Option<LiveConnection>,
+    ) -> Option<LiveConnection> {
+        let s = self.by_key.get_mut(&key)?;
+        let now_live = live.is_some();
+        let old = std::mem::replace(&mut s.live, live);
+        if let Some(o) = &old {
+            // Publishers waiting for this connection to drain must not wait for a gone one.
+            o.drained.notify_waiters();
+        }
+        match (old.is_some(), now_live) {
+            (false, true) => self.connected += 1,
+            (true, false) => self.connected -= 1,
+            _ => {}
+        }
+        old
+    }
+
+    /// Number of sessions with a live connection.
+    pub fn connected(&self) -> usize {
+        self.connected
+    }
+
+    pub fn remove(&mut self, key: SessionKey) -> Option<StoredSession> {
+        let s = self.by_key.remove(&key)?;
+        if let Some(live) = &s.live {
+            self.connected -= 1;
+            live.drained.notify_waiters();
+        }
+        if self.by_client.get(&s.client_id) == Some(&key) {
+            self.by_client.remove(&s.client_id);
+        }
+        Some(s)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &StoredSession> {
+        self.by_key.values()
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut StoredSession> {
+        self.by_key.values_mut()
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+}

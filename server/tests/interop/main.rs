@@ -1,0 +1,83 @@
+//! Interoperability: the real broker (`tern_server::Server` on 127.0.0.1:0) driven by real
+//! third-party clients as child processes — `mosquitto_pub`/`mosquitto_sub` (TCP),
+//! paho-mqtt for Python (TCP and WebSocket, MQTT 3.1.1 and 5) and MQTT.js (WebSocket,
+//! MQTT 3.1.1 and 5). Each completes QoS 0/1/2 round trips, a retained-message scenario and
+//! a will scenario. A missing peer fails the test with a hint to run `cargo xtask setup`.
+
+#[allow(dead_code)]
+#[path = "../conformance/harness/broker.rs"]
+mod broker;
+mod mosquitto_clients;
+mod peer;
+
+use tokio::process::Command;
+
+use broker::Broker;
+use peer::{node_path, on_path, python, run_ok, script};
+
+/// paho-mqtt (`peers/paho_peer.py`): `transport` is `tcp` or `websockets`, `version` `311`
+/// or `5`; the script asserts everything and exits 0.
+async fn paho(transport: &str, version: &str, scenario: &str) {
+    let broker = Broker::start().await;
+    let port = match transport {
+        "tcp" => broker.tcp.port(),
+        _ => broker.http.port(),
+    };
+    let mut c = Command::new(python());
+    c.arg(script("paho_peer.py"))
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--transport", transport, "--version", version, scenario]);
+    let out = run_ok(&format!("paho {transport} {version} {scenario}"), c).await;
+    assert!(out.contains(&format!("OK {scenario}")), "{out}");
+}
+
+/// MQTT.js (`peers/mqttjs_peer.mjs`) over WebSocket; `version` is 4 (3.1.1) or 5.
+async fn mqttjs(version: &str, scenario: &str) {
+    let broker = Broker::start().await;
+    let mut c = Command::new(on_path("node"));
+    c.env("NODE_PATH", node_path())
+        .arg(script("mqttjs_peer.mjs"))
+        .args(["--url", &broker.ws_url(), "--version", version, scenario]);
+    let out = run_ok(&format!("MQTT.js ws {version} {scenario}"), c).await;
+    assert!(out.contains(&format!("OK {scenario}")), "{out}");
+}
+
+macro_rules! interop_tests {
+    ($($name:ident => $body:expr;)*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                $body.await
+            }
+        )*
+    };
+}
+
+interop_tests! {
+    mosquitto_tcp_v3_1_1_qos_round_trip => mosquitto_clients::qos_round_trip("mqttv311");
+    mosquitto_tcp_v3_1_1_retained => mosquitto_clients::retained("mqttv311");
+    mosquitto_tcp_v3_1_1_will => mosquitto_clients::will("mqttv311");
+    mosquitto_tcp_v5_qos_round_trip => mosquitto_clients::qos_round_trip("mqttv5");
+    mosquitto_tcp_v5_retained => mosquitto_clients::retained("mqttv5");
+    mosquitto_tcp_v5_will => mosquitto_clients::will("mqttv5");
+
+    paho_tcp_v3_1_1_qos_round_trip => paho("tcp", "311", "qos");
+    paho_tcp_v3_1_1_retained => paho("tcp", "311", "retain");
+    paho_tcp_v3_1_1_will => paho("tcp", "311", "will");
+    paho_tcp_v5_qos_round_trip => paho("tcp", "5", "qos");
+    paho_tcp_v5_retained => paho("tcp", "5", "retain");
+    paho_tcp_v5_will => paho("tcp", "5", "will");
+    paho_websocket_v3_1_1_qos_round_trip => paho("websockets", "311", "qos");
+    paho_websocket_v3_1_1_retained => paho("websockets", "311", "retain");
+    paho_websocket_v3_1_1_will => paho("websockets", "311", "will");
+    paho_websocket_v5_qos_round_trip => paho("websockets", "5", "qos");
+    paho_websocket_v5_retained => paho("websockets", "5", "retain");
+    paho_websocket_v5_will => paho("websockets", "5", "will");
+
+    mqttjs_websocket_v3_1_1_qos_round_trip => mqttjs("4", "qos");
+    mqttjs_websocket_v3_1_1_retained => mqttjs("4", "retain");
+    mqttjs_websocket_v3_1_1_will => mqttjs("4", "will");
+    mqttjs_websocket_v5_qos_round_trip => mqttjs("5", "qos");
+    mqttjs_websocket_v5_retained => mqttjs("5", "retain");
+    mqttjs_websocket_v5_will => mqttjs("5", "will");
+}
