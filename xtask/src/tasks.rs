@@ -89,8 +89,12 @@ pub fn test() -> Result {
     step("unit, integration and interop tests (real broker, mosquitto, paho, MQTT.js)");
     cmd::run(cargo(&["test", "--workspace", "--locked"]))?;
 
-    step("broker binary for the browser tests");
-    cmd::run(cargo(&["build", "-p", "tern-server", "--locked"]))?;
+    // `cargo test` has just built the `tern` binary for the broker's integration tests; the
+    // browser tests use that one rather than rebuilding with other feature unification.
+    let tern = paths::target_dir().join("debug").join("tern");
+    if !tern.exists() {
+        return Err(format!("{} was not built by `cargo test`", tern.display()));
+    }
 
     let dist = build_dist()?;
 
@@ -98,7 +102,7 @@ pub fn test() -> Result {
     let mut e2e = cmd("node", &["--test", "--test-concurrency=1"]);
     e2e.arg(root.join("web").join("e2e"))
         .current_dir(&root)
-        .env("TERN_BIN", paths::target_dir().join("debug").join("tern"))
+        .env("TERN_BIN", &tern)
         .env("TERN_DIST", &dist);
     cmd::run(e2e)?;
 
