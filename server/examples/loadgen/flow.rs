@@ -14,7 +14,7 @@ use tokio::time::{Instant, timeout_at};
 
 /// A pause this long without any delivery counts the missing messages as lost so that
 /// publishers go on (reported as `stalls`).
-const STALL: Duration = Duration::from_secs(1);
+const STALL: Duration = Duration::from_millis(250);
 
 /// Progress shared by the publishers and subscribers of one run.
 pub struct Flow {
