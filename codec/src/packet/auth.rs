@@ -2,9 +2,9 @@
 
 use bytes::Bytes;
 
-use super::{PacketType, expect_end};
+use super::{PacketType, expect_end, write_reason_tail};
 use crate::error::{DecodeError, EncodeError};
-use crate::properties::{AuthProperties, PropWrite, write_block};
+use crate::properties::AuthProperties;
 use crate::reason::ReasonCode;
 use crate::types::Version;
 use crate::wire::{Reader, Sink};
@@ -51,20 +51,7 @@ impl Auth {
                 version,
             });
         }
-        if !self.reason.is_valid_for(PacketType::Auth) {
-            return Err(EncodeError::InvalidReasonCode {
-                packet: PacketType::Auth,
-                reason: self.reason,
-            });
-        }
-        let has_props = !self.properties.is_empty();
-        if self.reason != ReasonCode::Success || has_props {
-            s.put_u8(self.reason.value());
-        }
-        if has_props {
-            write_block(&self.properties, s)?;
-        }
-        Ok(())
+        write_reason_tail(PacketType::Auth, self.reason, &self.properties, s)
     }
 }
 

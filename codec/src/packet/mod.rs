@@ -232,6 +232,29 @@ impl Packet {
     }
 }
 
+/// The v5 tail shared by PUBACK/PUBREC/PUBREL/PUBCOMP, DISCONNECT and AUTH: the reason code is
+/// checked against the packet, then written in the shortest form — the reason byte is omitted
+/// when it is Success and there are no properties, the property block when it is empty
+/// (sections 3.4.2.1, 3.14.2.1, 3.15.2.1).
+pub(crate) fn write_reason_tail<S: Sink, P: crate::properties::PropWrite>(
+    ty: PacketType,
+    reason: crate::ReasonCode,
+    properties: &P,
+    s: &mut S,
+) -> Result<(), EncodeError> {
+    if !reason.is_valid_for(ty) {
+        return Err(EncodeError::InvalidReasonCode { packet: ty, reason });
+    }
+    let has_props = !properties.is_empty();
+    if reason != crate::ReasonCode::Success || has_props {
+        s.put_u8(reason.value());
+    }
+    if has_props {
+        crate::properties::write_block(properties, s)?;
+    }
+    Ok(())
+}
+
 /// Fails with `TrailingBytes` when a body has bytes after its last field.
 pub(crate) fn expect_end(r: &crate::wire::Reader, packet: PacketType) -> Result<(), DecodeError> {
     if r.is_empty() {

@@ -2,9 +2,9 @@
 
 use bytes::Bytes;
 
-use super::{PacketType, expect_end, read_pid};
+use super::{PacketType, expect_end, read_pid, write_reason_tail};
 use crate::error::{DecodeError, EncodeError};
-use crate::properties::{AckProperties, PropWrite, write_block};
+use crate::properties::{AckProperties, PropWrite};
 use crate::reason::ReasonCode;
 use crate::types::{Pid, Version};
 use crate::wire::{Reader, Sink};
@@ -58,21 +58,7 @@ impl PubResp {
     ) -> Result<(), EncodeError> {
         s.put_u16(self.pid.get());
         if version.is_v5() {
-            if !self.reason.is_valid_for(ty) {
-                return Err(EncodeError::InvalidReasonCode {
-                    packet: ty,
-                    reason: self.reason,
-                });
-            }
-            let has_props = !self.properties.is_empty();
-            // Shortest form: omit reason and properties when possible.
-            if self.reason != ReasonCode::Success || has_props {
-                s.put_u8(self.reason.value());
-            }
-            if has_props {
-                write_block(&self.properties, s)?;
-            }
-            return Ok(());
+            return write_reason_tail(ty, self.reason, &self.properties, s);
         }
         if self.reason != ReasonCode::Success {
             return Err(EncodeError::ReasonNotInVersion {
