@@ -32,7 +32,7 @@ fn publish_v5_props() -> Packet {
         user_properties: vec![(ByteString::from("unit"), ByteString::from("celsius"))],
         subscription_identifiers: vec![],
         content_type: Some(ByteString::from("application/json")),
-    };
+    }.into();
     Packet::Publish(p)
 }
 
@@ -46,7 +46,7 @@ fn connect_v5() -> Packet {
         properties: WillProperties {
             will_delay_interval: Some(5),
             ..Default::default()
-        },
+        }.into(),
     });
     c.username = Some(ByteString::from("bench"));
     c.password = Some(Bytes::from_static(b"secret"));
@@ -56,7 +56,7 @@ fn connect_v5() -> Packet {
         maximum_packet_size: Some(1 << 20),
         topic_alias_maximum: Some(16),
         ..Default::default()
-    };
+    }.into();
     Packet::Connect(Box::new(c))
 }
 

@@ -76,7 +76,8 @@ pub use packet::{
 };
 pub use properties::{
     AckProperties, AuthProperties, ConnAckProperties, ConnectProperties, DisconnectProperties,
-    PropertyId, PublishProperties, SubscribeProperties, UnsubscribeProperties, WillProperties,
+    PropertyBlock, PropertyId, Props, PublishProperties, SubscribeProperties,
+    UnsubscribeProperties, WillProperties,
 };
 pub use reason::{ConnectReturnCode, ReasonCode};
 pub use topic::{TopicError, TopicFilter, TopicName, topic_matches};

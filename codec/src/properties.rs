@@ -4,7 +4,9 @@
 //! (Malformed Packet, section 2.2.2.2), duplicates (Protocol Error; User Property and the
 //! PUBLISH Subscription Identifier may repeat) and out-of-range values.
 //!
-//! Submodules: `id` (identifiers), `read` / `write` (wire helpers), `connect` (CONNECT, Will,
+//! Packets hold them as [`Props<T>`], allocated only when a packet has properties.
+//!
+//! Submodules: `block` (`Props`), `id` (identifiers), `read` / `write` (wire helpers), `connect` (CONNECT, Will,
 //! CONNACK) and `packets` (everything else).
 
 use std::num::{NonZeroU16, NonZeroU32};
@@ -15,12 +17,14 @@ use bytestring::ByteString;
 use crate::topic::TopicName;
 use crate::types::{QoS, UserProperties};
 
+mod block;
 mod connect;
 mod id;
 mod packets;
 mod read;
 mod write;
 
+pub use block::{PropertyBlock, Props};
 pub use id::PropertyId;
 pub(crate) use read::PropReader;
 pub(crate) use write::{PropWrite, write_block};

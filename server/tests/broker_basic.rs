@@ -7,8 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::*;
 use tern_codec::{
-    Disconnect, DisconnectProperties, LastWill, Packet, PubResp, QoS, QosPid, ReasonCode, Version,
-    WillProperties,
+    Disconnect, LastWill, Packet, PubResp, QoS, QosPid, ReasonCode, Version, WillProperties,
 };
 
 #[tokio::test]
@@ -131,7 +130,8 @@ fn with_will(mut c: tern_codec::Connect, delay: Option<u32>) -> tern_codec::Conn
         properties: WillProperties {
             will_delay_interval: delay,
             ..Default::default()
-        },
+        }
+        .into(),
     });
     c
 }
@@ -147,7 +147,7 @@ async fn will_sent_on_abrupt_close_not_on_disconnect_mqtt_3_1_2_8_and_10() {
         .await;
     c.send(Packet::Disconnect(Disconnect {
         reason: ReasonCode::Success,
-        properties: DisconnectProperties::default(),
+        properties: Default::default(),
     }))
     .await;
     assert!(c.expect_closed().await.is_empty());
@@ -174,7 +174,7 @@ async fn v5_disconnect_0x04_sends_will_and_delay_cancelled_by_reconnect_mqtt_3_1
         .await;
     c.send(Packet::Disconnect(Disconnect {
         reason: ReasonCode::DisconnectWithWillMessage,
-        properties: DisconnectProperties::default(),
+        properties: Default::default(),
     }))
     .await;
     assert!(matches!(sub.recv().await, Packet::Publish(_)));

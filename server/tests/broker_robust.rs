@@ -9,8 +9,8 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use common::*;
 use tern_codec::{
-    Packet, Publish, PublishProperties, QoS, QosPid, Subscribe, SubscribeProperties,
-    SubscriptionOptions, Version, encode,
+    Packet, Publish, PublishProperties, QoS, QosPid, Subscribe, SubscriptionOptions, Version,
+    encode,
 };
 
 static PANICS: AtomicUsize = AtomicUsize::new(0);
@@ -45,7 +45,7 @@ fn valid_packets(v: Version) -> Vec<Vec<u8>> {
             retain: true,
             topic: topic_("fz/t"),
             payload: Bytes::from_static(b"payload"),
-            properties: props,
+            properties: props.into(),
         }),
         Packet::Subscribe(Subscribe {
             pid: pid_(4),
@@ -56,7 +56,7 @@ fn valid_packets(v: Version) -> Vec<Vec<u8>> {
                     SubscriptionOptions::new(QoS::AtLeastOnce),
                 ),
             ],
-            properties: SubscribeProperties::default(),
+            properties: Default::default(),
         }),
         Packet::PingReq,
     ];

@@ -22,7 +22,8 @@ async fn sub_opts(c: &mut Client, filter: &str, o: SubscriptionOptions, id: Opti
         properties: SubscribeProperties {
             subscription_identifier: id.and_then(NonZeroU32::new),
             user_properties: Vec::new(),
-        },
+        }
+        .into(),
     }))
     .await;
     assert!(matches!(c.recv().await, Packet::SubAck(_)));
@@ -70,7 +71,8 @@ async fn will_delay_interval_delays_the_will_mqtt_3_1_3_9() {
         properties: WillProperties {
             will_delay_interval: Some(1),
             ..Default::default()
-        },
+        }
+        .into(),
     });
     let mut c = Client::tcp(srv.tcp, V5).await;
     c.handshake(conn).await;
@@ -265,7 +267,7 @@ async fn properties_pass_through_and_expiry_counts_down_mqtt_3_3_2() {
         retain: false,
         topic: topic_("pp"),
         payload: Bytes::from_static(b"hi"),
-        properties: props.clone(),
+        properties: props.clone().into(),
     }))
     .await;
     let m = recv_publish(&mut s).await;
@@ -302,7 +304,7 @@ async fn expired_message_not_delivered_to_offline_session_mqtt_3_3_2_5() {
             retain: false,
             topic: topic_("ex"),
             payload: Bytes::from_static(payload),
-            properties: short.clone(),
+            properties: short.clone().into(),
         }))
         .await;
         assert!(matches!(p.recv().await, Packet::PubAck(_)));
@@ -336,6 +338,7 @@ async fn assigned_client_identifier_mqtt_3_2_2_16() {
     assert!(
         ack.properties
             .assigned_client_identifier
+            .as_ref()
             .is_some_and(|id| !id.is_empty())
     );
     let (_c, ack) = Client::connect(srv.tcp, Version::V3_1_1, "", false).await;

@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 use super::{PacketType, expect_end, write_reason_tail};
 use crate::error::{DecodeError, EncodeError};
-use crate::properties::AuthProperties;
+use crate::properties::{AuthProperties, Props};
 use crate::reason::ReasonCode;
 use crate::types::Version;
 use crate::wire::{Reader, Sink};
@@ -13,7 +13,7 @@ use crate::wire::{Reader, Sink};
 pub struct Auth {
     /// Success, Continue authentication or Re-authenticate (section 3.15.2.1).
     pub reason: ReasonCode,
-    pub properties: AuthProperties,
+    pub properties: Props<AuthProperties>,
 }
 
 impl Auth {
@@ -37,7 +37,7 @@ impl Auth {
                     code,
                 })?;
             if !r.is_empty() {
-                out.properties = AuthProperties::decode(&mut r)?;
+                out.properties = AuthProperties::decode(&mut r)?.into();
             }
         }
         expect_end(&r, PacketType::Auth)?;
@@ -51,7 +51,7 @@ impl Auth {
                 version,
             });
         }
-        write_reason_tail(PacketType::Auth, self.reason, &self.properties, s)
+        write_reason_tail(PacketType::Auth, self.reason, &*self.properties, s)
     }
 }
 
@@ -68,7 +68,8 @@ mod tests {
                 authentication_method: Some("X".into()),
                 authentication_data: Some(Bytes::from_static(b"d")),
                 ..Default::default()
-            },
+            }
+            .into(),
         };
         assert_vector(Version::V5, "F0 0A 19 08 15 0001 58 16 0001 64", a.into());
     }

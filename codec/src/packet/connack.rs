@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 use super::{PacketType, expect_end};
 use crate::error::{DecodeError, EncodeError};
-use crate::properties::{ConnAckProperties, PropWrite, write_block};
+use crate::properties::{ConnAckProperties, PropertyBlock, Props, write_block};
 use crate::reason::{ConnectReturnCode, ReasonCode};
 use crate::types::Version;
 use crate::wire::{Reader, Sink};
@@ -16,7 +16,7 @@ use crate::wire::{Reader, Sink};
 pub struct ConnAck {
     pub session_present: bool,
     pub reason: ReasonCode,
-    pub properties: ConnAckProperties,
+    pub properties: Props<ConnAckProperties>,
 }
 
 impl ConnAck {
@@ -25,7 +25,7 @@ impl ConnAck {
         ConnAck {
             session_present,
             reason,
-            properties: ConnAckProperties::default(),
+            properties: Props::none(),
         }
     }
 
@@ -55,9 +55,9 @@ impl ConnAck {
             return Err(DecodeError::SessionPresentOnError);
         }
         let properties = if version.is_v5() {
-            ConnAckProperties::decode(&mut r)?
+            ConnAckProperties::decode(&mut r)?.into()
         } else {
-            ConnAckProperties::default()
+            Props::none()
         };
         expect_end(&r, PacketType::ConnAck)?;
         Ok(ConnAck {
@@ -91,7 +91,7 @@ impl ConnAck {
         s.put_u8(u8::from(self.session_present));
         s.put_u8(code);
         if version.is_v5() {
-            write_block(&self.properties, s)?;
+            write_block(&*self.properties, s)?;
         }
         Ok(())
     }
@@ -119,7 +119,8 @@ mod tests {
             properties: ConnAckProperties {
                 assigned_client_identifier: Some("id".into()),
                 ..Default::default()
-            },
+            }
+            .into(),
             ..ConnAck::new(false, ReasonCode::Success)
         };
         assert_vector(Version::V5, "20 08 00 00 05 12 0002 6964", ack.into());

@@ -5,7 +5,7 @@ use bytestring::ByteString;
 
 use super::{PacketType, expect_end};
 use crate::error::{DecodeError, EncodeError};
-use crate::properties::{ConnectProperties, PropWrite, WillProperties, write_block};
+use crate::properties::{ConnectProperties, PropertyBlock, Props, WillProperties, write_block};
 use crate::topic::TopicName;
 use crate::types::{QoS, Version};
 use crate::wire::{Reader, Sink};
@@ -24,7 +24,7 @@ pub struct Connect {
     pub username: Option<ByteString>,
     /// In 3.x only together with `username` ([MQTT-3.1.2-22]).
     pub password: Option<Bytes>,
-    pub properties: ConnectProperties,
+    pub properties: Props<ConnectProperties>,
 }
 
 /// The Will Message of CONNECT (section 3.1.3.2-3.1.3.4).
@@ -34,7 +34,7 @@ pub struct LastWill {
     pub payload: Bytes,
     pub qos: QoS,
     pub retain: bool,
-    pub properties: WillProperties,
+    pub properties: Props<WillProperties>,
 }
 
 const CLEAN_START: u8 = 0x02;
@@ -54,7 +54,7 @@ impl Connect {
             will: None,
             username: None,
             password: None,
-            properties: ConnectProperties::default(),
+            properties: Props::none(),
         }
     }
 
@@ -81,16 +81,16 @@ impl Connect {
         }
         let keep_alive = r.u16("keep alive")?;
         let properties = if version.is_v5() {
-            ConnectProperties::decode(&mut r)?
+            ConnectProperties::decode(&mut r)?.into()
         } else {
-            ConnectProperties::default()
+            Props::none()
         };
         let client_id = r.string("client identifier")?;
         let will = if will_flag {
             let properties = if version.is_v5() {
-                WillProperties::decode(&mut r)?
+                WillProperties::decode(&mut r)?.into()
             } else {
-                WillProperties::default()
+                Props::none()
             };
             let topic = r.string("will topic")?;
             // [MQTT-3.1.3-10] / [MQTT-4.7.1-1]: the Will Topic is a topic name, so no wildcards.
@@ -164,12 +164,12 @@ impl Connect {
         s.put_u8(flags);
         s.put_u16(self.keep_alive);
         if v5 {
-            write_block(&self.properties, s)?;
+            write_block(&*self.properties, s)?;
         }
         s.put_string(&self.client_id, "client identifier")?;
         if let Some(w) = &self.will {
             if v5 {
-                write_block(&w.properties, s)?;
+                write_block(&*w.properties, s)?;
             }
             if w.topic.is_empty() {
                 return Err(EncodeError::EmptyTopicWithoutAlias);

@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 use super::{PacketType, expect_end, write_reason_tail};
 use crate::error::{DecodeError, EncodeError};
-use crate::properties::{DisconnectProperties, PropWrite};
+use crate::properties::{DisconnectProperties, PropertyBlock, Props};
 use crate::reason::ReasonCode;
 use crate::types::Version;
 use crate::wire::{Reader, Sink};
@@ -13,14 +13,14 @@ use crate::wire::{Reader, Sink};
 pub struct Disconnect {
     /// Always `NormalDisconnection` (0x00) in 3.x, where DISCONNECT has no body.
     pub reason: ReasonCode,
-    pub properties: DisconnectProperties,
+    pub properties: Props<DisconnectProperties>,
 }
 
 impl Disconnect {
     pub fn new(reason: ReasonCode) -> Disconnect {
         Disconnect {
             reason,
-            properties: DisconnectProperties::default(),
+            properties: Props::none(),
         }
     }
 
@@ -38,7 +38,7 @@ impl Disconnect {
                     code,
                 })?;
             if !r.is_empty() {
-                out.properties = DisconnectProperties::decode(&mut r)?;
+                out.properties = DisconnectProperties::decode(&mut r)?.into();
             }
         }
         expect_end(&r, PacketType::Disconnect)?;
@@ -63,7 +63,7 @@ impl Disconnect {
             }
             return Ok(());
         }
-        write_reason_tail(ty, self.reason, &self.properties, s)
+        write_reason_tail(ty, self.reason, &*self.properties, s)
     }
 }
 

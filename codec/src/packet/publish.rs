@@ -6,7 +6,7 @@ use bytestring::ByteString;
 
 use super::{PacketType, read_pid};
 use crate::error::{DecodeError, EncodeError};
-use crate::properties::{PropWrite, PublishProperties, write_block};
+use crate::properties::{PropertyBlock, Props, PublishProperties, write_block};
 use crate::topic::{TopicError, TopicName};
 use crate::types::{QoS, QosPid, Version};
 use crate::wire::{Reader, Sink};
@@ -20,7 +20,7 @@ pub struct Publish {
     /// Empty only in MQTT 5 with a Topic Alias (see [`TopicName::empty`]).
     pub topic: TopicName,
     pub payload: Bytes,
-    pub properties: PublishProperties,
+    pub properties: Props<PublishProperties>,
 }
 
 const DUP: u8 = 0x08;
@@ -35,7 +35,7 @@ impl Publish {
             retain: false,
             topic,
             payload: payload.into(),
-            properties: PublishProperties::default(),
+            properties: Props::none(),
         }
     }
 
@@ -66,9 +66,9 @@ impl Publish {
             QoS::ExactlyOnce => QosPid::ExactlyOnce(read_pid(&mut r)?),
         };
         let properties = if version.is_v5() && !r.empty_properties() {
-            PublishProperties::decode(&mut r)?
+            PublishProperties::decode(&mut r)?.into()
         } else {
-            PublishProperties::default()
+            Props::none()
         };
         let topic = if raw_topic.is_empty() {
             // MQTT 5 allows an empty topic only with a Topic Alias (section 3.3.2.3.4);
@@ -105,7 +105,7 @@ impl Publish {
             s.put_u16(pid.get());
         }
         if v5 {
-            write_block(&self.properties, s)?;
+            write_block(&*self.properties, s)?;
         } else if !self.properties.is_empty() {
             return Err(EncodeError::PropertiesNotInVersion {
                 packet: PacketType::Publish,

@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 use super::{PacketType, expect_end, read_pid, write_reason_tail};
 use crate::error::{DecodeError, EncodeError};
-use crate::properties::{AckProperties, PropWrite};
+use crate::properties::{AckProperties, PropertyBlock, Props};
 use crate::reason::ReasonCode;
 use crate::types::{Pid, Version};
 use crate::wire::{Reader, Sink};
@@ -14,7 +14,7 @@ pub struct PubResp {
     pub pid: Pid,
     /// Always `Success` in 3.x.
     pub reason: ReasonCode,
-    pub properties: AckProperties,
+    pub properties: Props<AckProperties>,
 }
 
 impl PubResp {
@@ -23,7 +23,7 @@ impl PubResp {
         PubResp {
             pid,
             reason: ReasonCode::Success,
-            properties: AckProperties::default(),
+            properties: Props::none(),
         }
     }
 
@@ -43,7 +43,7 @@ impl PubResp {
                 .filter(|rc| rc.is_valid_for(ty))
                 .ok_or(DecodeError::InvalidReasonCode { packet: ty, code })?;
             if !r.is_empty() {
-                out.properties = AckProperties::decode(&mut r, ty)?;
+                out.properties = AckProperties::decode(&mut r, ty)?.into();
             }
         }
         expect_end(&r, ty)?;
@@ -58,7 +58,7 @@ impl PubResp {
     ) -> Result<(), EncodeError> {
         s.put_u16(self.pid.get());
         if version.is_v5() {
-            return write_reason_tail(ty, self.reason, &self.properties, s);
+            return write_reason_tail(ty, self.reason, &*self.properties, s);
         }
         if self.reason != ReasonCode::Success {
             return Err(EncodeError::ReasonNotInVersion {

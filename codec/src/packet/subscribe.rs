@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 use super::{PacketType, expect_end, read_pid};
 use crate::error::{DecodeError, EncodeError};
-use crate::properties::{AckProperties, PropWrite, SubscribeProperties, write_block};
+use crate::properties::{AckProperties, PropertyBlock, Props, SubscribeProperties, write_block};
 use crate::reason::ReasonCode;
 use crate::topic::TopicFilter;
 use crate::types::{Pid, QoS, RetainHandling, SubscriptionOptions, Version};
@@ -15,7 +15,7 @@ pub struct Subscribe {
     pub pid: Pid,
     /// At least one ([MQTT-3.8.3-3]).
     pub filters: Vec<(TopicFilter, SubscriptionOptions)>,
-    pub properties: SubscribeProperties,
+    pub properties: Props<SubscribeProperties>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub struct SubAck {
     /// One per filter of the SUBSCRIBE. In 3.x only 0x00-0x02 and 0x80 exist; any MQTT 5 error
     /// code is written as 0x80 (decoded back as `UnspecifiedError`).
     pub reasons: Vec<ReasonCode>,
-    pub properties: AckProperties,
+    pub properties: Props<AckProperties>,
 }
 
 impl Subscribe {
@@ -32,9 +32,9 @@ impl Subscribe {
         let mut r = Reader::new(body);
         let pid = read_pid(&mut r)?;
         let properties = if version.is_v5() {
-            SubscribeProperties::decode(&mut r)?
+            SubscribeProperties::decode(&mut r)?.into()
         } else {
-            SubscribeProperties::default()
+            Props::none()
         };
         let mut filters = Vec::new();
         while !r.is_empty() {
@@ -64,7 +64,7 @@ impl Subscribe {
         s.put_u16(self.pid.get());
         let v5 = version.is_v5();
         if v5 {
-            write_block(&self.properties, s)?;
+            write_block(&*self.properties, s)?;
         } else if !self.properties.is_empty() {
             return Err(EncodeError::PropertiesNotInVersion {
                 packet: PacketType::Subscribe,
@@ -112,9 +112,9 @@ impl SubAck {
         let mut r = Reader::new(body);
         let pid = read_pid(&mut r)?;
         let properties = if version.is_v5() {
-            AckProperties::decode(&mut r, PacketType::SubAck)?
+            AckProperties::decode(&mut r, PacketType::SubAck)?.into()
         } else {
-            AckProperties::default()
+            Props::none()
         };
         // The payload answers a SUBSCRIBE, which has at least one filter.
         let mut reasons = vec![decode_code(r.u8("SUBACK reason code")?, version)?];
@@ -136,7 +136,7 @@ impl SubAck {
         s.put_u16(self.pid.get());
         let v5 = version.is_v5();
         if v5 {
-            write_block(&self.properties, s)?;
+            write_block(&*self.properties, s)?;
         } else if !self.properties.is_empty() {
             return Err(EncodeError::PropertiesNotInVersion {
                 packet: PacketType::SubAck,
@@ -190,13 +190,13 @@ mod tests {
                 TopicFilter::new("a/#").unwrap(),
                 SubscriptionOptions::new(QoS::ExactlyOnce),
             )],
-            properties: SubscribeProperties::default(),
+            properties: Props::none(),
         };
         assert_vector(Version::V3_1_1, "82 08 0002 0003 612F23 02", sub.into());
         let ack = SubAck {
             pid: Pid::new(2).unwrap(),
             reasons: vec![ReasonCode::GrantedQoS2],
-            properties: AckProperties::default(),
+            properties: Props::none(),
         };
         assert_vector(Version::V5, "90 04 0002 00 02", ack.into());
     }

@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 use super::{PacketType, expect_end, read_pid};
 use crate::error::{DecodeError, EncodeError};
-use crate::properties::{AckProperties, PropWrite, UnsubscribeProperties, write_block};
+use crate::properties::{AckProperties, PropertyBlock, Props, UnsubscribeProperties, write_block};
 use crate::reason::ReasonCode;
 use crate::topic::TopicFilter;
 use crate::types::{Pid, Version};
@@ -15,7 +15,7 @@ pub struct Unsubscribe {
     pub pid: Pid,
     /// At least one ([MQTT-3.10.3-2]).
     pub filters: Vec<TopicFilter>,
-    pub properties: UnsubscribeProperties,
+    pub properties: Props<UnsubscribeProperties>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub struct UnsubAck {
     pub pid: Pid,
     /// MQTT 5 only (one per filter); empty in 3.x, where UNSUBACK has no payload.
     pub reasons: Vec<ReasonCode>,
-    pub properties: AckProperties,
+    pub properties: Props<AckProperties>,
 }
 
 impl Unsubscribe {
@@ -31,9 +31,9 @@ impl Unsubscribe {
         let mut r = Reader::new(body);
         let pid = read_pid(&mut r)?;
         let properties = if version.is_v5() {
-            UnsubscribeProperties::decode(&mut r)?
+            UnsubscribeProperties::decode(&mut r)?.into()
         } else {
-            UnsubscribeProperties::default()
+            Props::none()
         };
         let mut filters = Vec::new();
         while !r.is_empty() {
@@ -56,7 +56,7 @@ impl Unsubscribe {
         }
         s.put_u16(self.pid.get());
         if version.is_v5() {
-            write_block(&self.properties, s)?;
+            write_block(&*self.properties, s)?;
         } else if !self.properties.is_empty() {
             return Err(EncodeError::PropertiesNotInVersion {
                 packet: PacketType::Unsubscribe,
@@ -77,10 +77,10 @@ impl UnsubAck {
         let mut out = UnsubAck {
             pid,
             reasons: Vec::new(),
-            properties: AckProperties::default(),
+            properties: Props::none(),
         };
         if version.is_v5() {
-            out.properties = AckProperties::decode(&mut r, PacketType::UnsubAck)?;
+            out.properties = AckProperties::decode(&mut r, PacketType::UnsubAck)?.into();
             // The payload answers an UNSUBSCRIBE, which has at least one filter.
             out.reasons
                 .push(decode_code(r.u8("UNSUBACK reason code")?)?);
@@ -114,7 +114,7 @@ impl UnsubAck {
         if self.reasons.is_empty() {
             return Err(EncodeError::EmptyPayload(PacketType::UnsubAck));
         }
-        write_block(&self.properties, s)?;
+        write_block(&*self.properties, s)?;
         for &reason in &self.reasons {
             if !reason.is_valid_for(PacketType::UnsubAck) {
                 return Err(EncodeError::InvalidReasonCode {
@@ -147,13 +147,13 @@ mod tests {
         let un = Unsubscribe {
             pid: Pid::new(3).unwrap(),
             filters: vec![TopicFilter::new("+").unwrap()],
-            properties: UnsubscribeProperties::default(),
+            properties: Props::none(),
         };
         assert_vector(Version::V3_1_1, "A2 05 0003 0001 2B", un.into());
         let ack = UnsubAck {
             pid: Pid::new(3).unwrap(),
             reasons: vec![ReasonCode::NotAuthorized],
-            properties: AckProperties::default(),
+            properties: Props::none(),
         };
         assert_vector(Version::V5, "B0 04 0003 00 87", ack.into());
     }

@@ -50,7 +50,7 @@ impl ConnectProperties {
 }
 
 impl PropWrite for ConnectProperties {
-    fn is_empty(&self) -> bool {
+    fn all_absent(&self) -> bool {
         // No `..`: a new field fails to compile until it is checked here.
         let Self {
             session_expiry_interval,
@@ -126,7 +126,7 @@ impl super::WillProperties {
 }
 
 impl PropWrite for super::WillProperties {
-    fn is_empty(&self) -> bool {
+    fn all_absent(&self) -> bool {
         // No `..`: a new field fails to compile until it is checked here.
         let Self {
             will_delay_interval,
@@ -216,7 +216,7 @@ impl ConnAckProperties {
 }
 
 impl PropWrite for ConnAckProperties {
-    fn is_empty(&self) -> bool {
+    fn all_absent(&self) -> bool {
         // No `..`: a new field fails to compile until it is checked here.
         let Self {
             session_expiry_interval,

@@ -39,7 +39,7 @@ impl PublishProperties {
 }
 
 impl PropWrite for PublishProperties {
-    fn is_empty(&self) -> bool {
+    fn all_absent(&self) -> bool {
         // No `..`: a new field fails to compile until it is checked here.
         let Self {
             payload_format_indicator,
@@ -92,7 +92,7 @@ impl AckProperties {
 }
 
 impl PropWrite for AckProperties {
-    fn is_empty(&self) -> bool {
+    fn all_absent(&self) -> bool {
         // No `..`: a new field fails to compile until it is checked here.
         let Self {
             reason_string,
@@ -126,7 +126,7 @@ impl SubscribeProperties {
 }
 
 impl PropWrite for SubscribeProperties {
-    fn is_empty(&self) -> bool {
+    fn all_absent(&self) -> bool {
         // No `..`: a new field fails to compile until it is checked here.
         let Self {
             subscription_identifier,
@@ -156,7 +156,7 @@ impl UnsubscribeProperties {
 }
 
 impl PropWrite for UnsubscribeProperties {
-    fn is_empty(&self) -> bool {
+    fn all_absent(&self) -> bool {
         // No `..`: a new field fails to compile until it is checked here.
         let Self { user_properties } = self;
         user_properties.is_empty()
@@ -185,7 +185,7 @@ impl DisconnectProperties {
 }
 
 impl PropWrite for DisconnectProperties {
-    fn is_empty(&self) -> bool {
+    fn all_absent(&self) -> bool {
         // No `..`: a new field fails to compile until it is checked here.
         let Self {
             session_expiry_interval,
@@ -228,7 +228,7 @@ impl AuthProperties {
 }
 
 impl PropWrite for AuthProperties {
-    fn is_empty(&self) -> bool {
+    fn all_absent(&self) -> bool {
         // No `..`: a new field fails to compile until it is checked here.
         let Self {
             authentication_method,

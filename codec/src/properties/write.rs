@@ -11,12 +11,12 @@ use crate::types::UserProperties;
 use crate::wire::{Counter, Sink, len_u32};
 
 /// A property struct that can write its properties (without the length prefix).
-pub(crate) trait PropWrite: Default + PartialEq {
+pub(crate) trait PropWrite: super::PropertyBlock {
     fn write_props<S: Sink>(&self, s: &mut S) -> Result<(), EncodeError>;
 
-    /// `true` when no property is set (what MQTT 3.x packets must carry). Spelled out per
-    /// struct: comparing with `Self::default()` built and dropped a value on every encode.
-    fn is_empty(&self) -> bool;
+    /// Backs [`PropertyBlock::is_empty`](super::PropertyBlock::is_empty): spelled out per
+    /// struct, without `..`, so a new field fails to compile until it is checked.
+    fn all_absent(&self) -> bool;
 }
 
 /// Writes Property Length followed by the properties (section 2.2.2.1).

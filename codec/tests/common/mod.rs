@@ -121,7 +121,7 @@ pub fn arb_connect(v: Version) -> impl Strategy<Value = Packet> {
             payload,
             qos,
             retain,
-            properties,
+            properties: properties.into(),
         });
     (
         any::<bool>(),
@@ -148,7 +148,7 @@ pub fn arb_connect(v: Version) -> impl Strategy<Value = Packet> {
                     will,
                     username,
                     password,
-                    properties,
+                    properties: properties.into(),
                 }))
             },
         )
@@ -171,7 +171,7 @@ pub fn arb_connack(v: Version) -> impl Strategy<Value = Packet> {
             Packet::ConnAck(ConnAck {
                 session_present: sp && !reason.is_error(),
                 reason,
-                properties,
+                properties: properties.into(),
             })
         })
 }
@@ -203,7 +203,7 @@ pub fn arb_publish(v: Version) -> impl Strategy<Value = Packet> {
                     retain,
                     topic,
                     payload,
-                    properties,
+                    properties: properties.into(),
                 })
             },
         )
@@ -231,7 +231,7 @@ pub fn arb_pubresp(v: Version) -> impl Strategy<Value = Packet> {
             let r = PubResp {
                 pid,
                 reason,
-                properties,
+                properties: properties.into(),
             };
             match ty {
                 PacketType::PubAck => Packet::PubAck(r),
@@ -260,8 +260,12 @@ pub fn arb_disconnect(v: Version) -> impl Strategy<Value = Packet> {
     } else {
         Just(ReasonCode::NormalDisconnection).boxed()
     };
-    (reason, props(v, dp))
-        .prop_map(|(reason, properties)| Packet::Disconnect(Disconnect { reason, properties }))
+    (reason, props(v, dp)).prop_map(|(reason, properties)| {
+        Packet::Disconnect(Disconnect {
+            reason,
+            properties: properties.into(),
+        })
+    })
 }
 
 pub fn arb_auth_packet() -> impl Strategy<Value = Packet> {
@@ -273,8 +277,12 @@ pub fn arb_auth_packet() -> impl Strategy<Value = Packet> {
             user_properties: user,
         }
     });
-    (select(codes_for(PacketType::Auth)), ap)
-        .prop_map(|(reason, properties)| Packet::Auth(Auth { reason, properties }))
+    (select(codes_for(PacketType::Auth)), ap).prop_map(|(reason, properties)| {
+        Packet::Auth(Auth {
+            reason,
+            properties: properties.into(),
+        })
+    })
 }
 
 /// Any packet that is valid in `v`.

@@ -47,7 +47,7 @@ pub fn arb_subscribe(v: Version) -> impl Strategy<Value = Packet> {
             Packet::Subscribe(Subscribe {
                 pid,
                 filters,
-                properties,
+                properties: properties.into(),
             })
         })
 }
@@ -72,7 +72,7 @@ pub fn arb_suback(v: Version) -> impl Strategy<Value = Packet> {
             Packet::SubAck(SubAck {
                 pid,
                 reasons,
-                properties,
+                properties: properties.into(),
             })
         })
 }
@@ -84,7 +84,7 @@ pub fn arb_unsubscribe(v: Version) -> impl Strategy<Value = Packet> {
             Packet::Unsubscribe(Unsubscribe {
                 pid,
                 filters,
-                properties,
+                properties: properties.into(),
             })
         },
     )
@@ -100,7 +100,7 @@ pub fn arb_unsuback(v: Version) -> impl Strategy<Value = Packet> {
         Packet::UnsubAck(UnsubAck {
             pid,
             reasons,
-            properties,
+            properties: properties.into(),
         })
     })
 }

@@ -33,7 +33,7 @@ fn connect_3_1_1_with_will_user_password() {
             payload: Bytes::from_static(b"bye"),
             qos: QoS::AtLeastOnce,
             retain: true,
-            properties: WillProperties::default(),
+            properties: Default::default(),
         }),
         username: Some(s("u")),
         password: Some(Bytes::from_static(b"pw")),
@@ -52,7 +52,8 @@ fn connect_5_with_properties() {
             session_expiry_interval: Some(3600),
             receive_maximum: Some(20),
             ..Default::default()
-        },
+        }
+        .into(),
         ..connect(V5)
     };
     let hex = "10 16 0004 4D515454 05 02 003C 08 11 00000E10 21 0014 0001 63";
@@ -72,7 +73,8 @@ fn connect_5_with_will_properties_and_password_only() {
             properties: WillProperties {
                 will_delay_interval: Some(5),
                 ..Default::default()
-            },
+            }
+            .into(),
         }),
         password: Some(Bytes::from_static(b"p")),
         ..connect(V5)
@@ -124,7 +126,8 @@ fn connack_all_versions() {
             maximum_qos: Some(QoS::AtLeastOnce),
             retain_available: Some(false),
             ..Default::default()
-        },
+        }
+        .into(),
         ..ConnAck::new(false, ReasonCode::Success)
     };
     check(
@@ -149,7 +152,8 @@ fn auth_5() {
         properties: AuthProperties {
             authentication_method: Some(s("SCRAM")),
             ..Default::default()
-        },
+        }
+        .into(),
     };
     check(
         "AUTH 5 continue",
@@ -183,7 +187,8 @@ fn disconnect_all_versions() {
         properties: DisconnectProperties {
             session_expiry_interval: Some(0),
             ..Default::default()
-        },
+        }
+        .into(),
     };
     check(
         "DISCONNECT 5 props",

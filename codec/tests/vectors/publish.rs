@@ -35,7 +35,8 @@ fn publish_all_versions() {
             payload_format_indicator: Some(true),
             topic_alias: NonZeroU16::new(5),
             ..Default::default()
-        },
+        }
+        .into(),
         ..Publish::new(topic("a/b"), QosPid::AtLeastOnce(pid(1)), &b"hi"[..])
     };
     check(
@@ -48,7 +49,8 @@ fn publish_all_versions() {
         properties: PublishProperties {
             topic_alias: NonZeroU16::new(5),
             ..Default::default()
-        },
+        }
+        .into(),
         ..Publish::new(TopicName::empty(), QosPid::AtMostOnce, &b"x"[..])
     };
     check(
@@ -64,7 +66,8 @@ fn publish_all_versions() {
                 NonZeroU32::new(200).unwrap(),
             ],
             ..Default::default()
-        },
+        }
+        .into(),
         ..Publish::new(topic("t"), QosPid::AtMostOnce, Bytes::new())
     };
     check(
@@ -123,7 +126,8 @@ fn puback_pubrec_pubrel_pubcomp_all_versions() {
         properties: AckProperties {
             reason_string: Some(s("x")),
             ..Default::default()
-        },
+        }
+        .into(),
         ..r(ReasonCode::NotAuthorized)
     };
     check(
@@ -166,7 +170,8 @@ fn v5_only_content_is_refused_for_v3() {
         properties: PublishProperties {
             message_expiry_interval: Some(1),
             ..Default::default()
-        },
+        }
+        .into(),
         ..Publish::new(topic("t"), QosPid::AtMostOnce, Bytes::new())
     };
     assert!(matches!(
@@ -182,7 +187,7 @@ fn v5_only_content_is_refused_for_v3() {
                 ..Default::default()
             },
         )],
-        properties: SubscribeProperties::default(),
+        properties: Default::default(),
     };
     assert!(matches!(
         encode_vec_err(&opts.into(), V3_1_1),

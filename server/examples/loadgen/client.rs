@@ -10,7 +10,7 @@ use anyhow::{Context, Result, anyhow, bail, ensure};
 use bytes::{BufMut, BytesMut};
 use tern_codec::{
     Connect, DecodeConfig, Packet, Pid, Publish, QoS, QosPid, ReasonCode, Subscribe,
-    SubscribeProperties, SubscriptionOptions, TopicFilter, TopicName, Version, decode, encode,
+    SubscriptionOptions, TopicFilter, TopicName, Version, decode, encode,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -59,7 +59,7 @@ impl Conn {
         let sub = Subscribe {
             pid,
             filters: vec![(TopicFilter::new(filter)?, SubscriptionOptions::new(qos))],
-            properties: SubscribeProperties::default(),
+            properties: Default::default(),
         };
         tokio::time::timeout(HANDSHAKE_TIMEOUT, async {
             self.send(&Packet::Subscribe(sub)).await?;

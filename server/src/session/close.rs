@@ -155,7 +155,7 @@ impl Session {
     fn disconnect_packet(&self, reason: ReasonCode, rule: Option<&str>) -> Packet {
         let plain = Packet::Disconnect(Disconnect {
             reason,
-            properties: DisconnectProperties::default(),
+            properties: DisconnectProperties::default().into(),
         });
         let Some(rule) = rule.filter(|_| self.problem_info) else {
             return plain;
@@ -165,7 +165,8 @@ impl Session {
             properties: DisconnectProperties {
                 reason_string: Some(rule.into()),
                 ..DisconnectProperties::default()
-            },
+            }
+            .into(),
         });
         match encoded_len(&rich, self.version) {
             Ok(n) if n <= self.client_max_packet as usize => rich,

@@ -154,11 +154,11 @@ where
         // Session Present only for a resumed session [MQTT-3.2.2-2, MQTT-3.2.2-3].
         session_present: attached.session_present,
         reason: ReasonCode::Success,
-        properties: props,
+        properties: props.into(),
     };
 
     let will = c.will.map(|w| {
-        let p = w.properties;
+        let p = w.properties.into_inner();
         // Copied out of the read buffer for the same reason as the client id.
         let topic = TopicName::new(w.topic.as_str().to_owned()).unwrap_or(w.topic);
         let msg = Message {

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use tern_codec::{
-    AckProperties, Disconnect, Packet, PubResp, Publish, PublishProperties, QoS, QosPid,
-    ReasonCode, SubAck, Subscribe, TopicName, UnsubAck, Unsubscribe,
+    AckProperties, Disconnect, Packet, PropertyBlock, PubResp, Publish, QoS, QosPid, ReasonCode,
+    SubAck, Subscribe, TopicName, UnsubAck, Unsubscribe,
 };
 use tokio::io::AsyncWrite;
 
@@ -74,20 +74,21 @@ impl Session {
         if bad_format {
             reason = ReasonCode::PayloadFormatInvalid;
         } else if !sys {
-            let props = p.properties;
+            // The decoded block is reused (no copy, no new allocation); Topic Alias and
+            // Message Expiry are per hop and recomputed on delivery.
+            let mut props = p.properties.into_box();
+            let expiry = props.as_ref().and_then(|b| b.message_expiry_interval);
+            if let Some(b) = props.as_mut() {
+                b.topic_alias = None;
+                b.message_expiry_interval = None;
+            }
             let msg = Message {
                 topic,
                 payload: p.payload,
                 qos,
                 retain: p.retain,
-                expires_at: props
-                    .message_expiry_interval
-                    .map(|s| Instant::now() + Duration::from_secs(u64::from(s))),
-                properties: Message::boxed_properties(PublishProperties {
-                    topic_alias: None,
-                    message_expiry_interval: None,
-                    ..props
-                }),
+                expires_at: expiry.map(|s| Instant::now() + Duration::from_secs(u64::from(s))),
+                properties: props.filter(|b| !b.is_empty()),
                 origin: Some(self.key),
             };
             let published = self.broker.publish(msg);
@@ -117,7 +118,7 @@ impl Session {
             } else {
                 ReasonCode::Success
             },
-            properties: AckProperties::default(),
+            properties: AckProperties::default().into(),
         }
     }
 
@@ -241,7 +242,7 @@ impl Session {
             &Packet::SubAck(SubAck {
                 pid: s.pid,
                 reasons,
-                properties: AckProperties::default(),
+                properties: AckProperties::default().into(),
             }),
         )?;
         self.broker
@@ -274,7 +275,7 @@ impl Session {
             &Packet::UnsubAck(UnsubAck {
                 pid: u.pid,
                 reasons,
-                properties: AckProperties::default(),
+                properties: AckProperties::default().into(),
             }),
         )
     }

@@ -129,7 +129,7 @@ impl Session {
             retain: d.retain,
             topic,
             payload: msg.payload.clone(),
-            properties,
+            properties: properties.into(),
         };
         (publish, new_alias)
     }

@@ -18,8 +18,8 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use tern_codec::{
-    ConnAck, Connect, ConnectProperties, DecodeConfig, Packet, Pid, QoS, QosPid, Subscribe,
-    SubscribeProperties, SubscriptionOptions, TopicFilter, TopicName, Version, decode, encode,
+    ConnAck, Connect, DecodeConfig, Packet, Pid, QoS, QosPid, Subscribe, SubscriptionOptions,
+    TopicFilter, TopicName, Version, decode, encode,
 };
 use tern_server::{Config, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -279,7 +279,7 @@ impl Client {
         self.send(Packet::Subscribe(Subscribe {
             pid: pid_(pid),
             filters: vec![(filter_(filter), SubscriptionOptions::new(qos))],
-            properties: SubscribeProperties::default(),
+            properties: Default::default(),
         }))
         .await;
         self.recv().await
@@ -310,7 +310,7 @@ pub fn connect_packet(version: Version, client_id: &str, clean: bool) -> Connect
         will: None,
         username: None,
         password: None,
-        properties: ConnectProperties::default(),
+        properties: Default::default(),
     }
 }
 

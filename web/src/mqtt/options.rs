@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use bytestring::ByteString;
-use tern_codec::{Connect, ConnectProperties, LastWill, QoS, TopicName, Version, WillProperties};
+use tern_codec::{Connect, ConnectProperties, LastWill, QoS, TopicName, Version};
 
 /// Largest packet we accept from the broker (and tell an MQTT 5 broker about). Bounds the
 /// receive buffer.
@@ -53,14 +53,14 @@ impl ConnectOptions {
                 payload: w.payload.clone(),
                 qos: w.qos,
                 retain: w.retain,
-                properties: WillProperties::default(),
+                properties: Default::default(),
             }),
             username: self.username.as_deref().map(ByteString::from),
             password: self
                 .password
                 .as_ref()
                 .map(|p| Bytes::copy_from_slice(p.as_bytes())),
-            properties,
+            properties: properties.into(),
         }
     }
 }
@@ -101,7 +101,7 @@ mod tests {
         assert_eq!((will.qos, will.retain), (QoS::AtLeastOnce, true));
         assert_eq!(
             c.properties,
-            ConnectProperties::default(),
+            ConnectProperties::default().into(),
             "no properties in 3.1.1"
         );
     }

@@ -54,7 +54,7 @@ impl Session {
         if ack.reason.is_error() {
             return Err(SessionError::Refused {
                 reason: ack.reason,
-                reason_string: ack.properties.reason_string.map(|s| s.to_string()),
+                reason_string: ack.properties.reason_string.as_ref().map(|s| s.to_string()),
             });
         }
         if ack.session_present && self.clean_session {
@@ -79,7 +79,10 @@ impl Session {
 
         let mut events = vec![Event::Connected {
             session_present: ack.session_present,
-            assigned_client_id: props.assigned_client_identifier.map(|s| s.to_string()),
+            assigned_client_id: props
+                .assigned_client_identifier
+                .as_ref()
+                .map(|s| s.to_string()),
             keep_alive: u16::try_from(self.keep_alive_ms / 1000).unwrap_or(u16::MAX),
         }];
         if ack.session_present {
@@ -247,6 +250,6 @@ fn finished(topic: String, qos: QoS, reason: ReasonCode) -> Event {
 fn server_disconnect(d: Disconnect) -> SessionError {
     SessionError::ServerDisconnect {
         reason: d.reason,
-        reason_string: d.properties.reason_string.map(|s| s.to_string()),
+        reason_string: d.properties.reason_string.as_ref().map(|s| s.to_string()),
     }
 }

@@ -12,8 +12,7 @@ use std::num::NonZeroU16;
 use bytes::Bytes;
 use tern_codec::{
     Disconnect, Packet, Pid, PubResp, Publish, QoS, QosPid, ReasonCode, Subscribe,
-    SubscribeProperties, SubscriptionOptions, TopicFilter, TopicName, Unsubscribe,
-    UnsubscribeProperties, Version,
+    SubscriptionOptions, TopicFilter, TopicName, Unsubscribe, Version,
 };
 
 mod incoming;
@@ -333,7 +332,7 @@ impl Session {
                 .into_iter()
                 .map(|(f, q)| (f, SubscriptionOptions::new(q)))
                 .collect(),
-            properties: SubscribeProperties::default(),
+            properties: Default::default(),
         }));
         Some(pid)
     }
@@ -348,7 +347,7 @@ impl Session {
         self.outbox.push(Packet::Unsubscribe(Unsubscribe {
             pid,
             filters,
-            properties: UnsubscribeProperties::default(),
+            properties: Default::default(),
         }));
         Some(pid)
     }

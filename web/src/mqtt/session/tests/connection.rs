@@ -101,7 +101,8 @@ fn server_keep_alive_replaces_ours_mqtt_3_2_2_21() {
     ack.properties = ConnAckProperties {
         server_keep_alive: Some(4),
         ..Default::default()
-    };
+    }
+    .into();
     let ev = s.handle(Packet::ConnAck(ack), 0).unwrap();
     assert!(matches!(ev[0], Event::Connected { keep_alive: 4, .. }));
     s.take_outgoing(0);
@@ -128,7 +129,8 @@ fn server_disconnect_closes_with_its_reason() {
     d.properties = DisconnectProperties {
         reason_string: Some("bye".into()),
         ..Default::default()
-    };
+    }
+    .into();
     assert_eq!(
         s.handle(Packet::Disconnect(d), 0),
         Err(SessionError::ServerDisconnect {
