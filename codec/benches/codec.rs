@@ -32,7 +32,8 @@ fn publish_v5_props() -> Packet {
         user_properties: vec![(ByteString::from("unit"), ByteString::from("celsius"))],
         subscription_identifiers: vec![],
         content_type: Some(ByteString::from("application/json")),
-    }.into();
+    }
+    .into();
     Packet::Publish(p)
 }
 
@@ -46,7 +47,8 @@ fn connect_v5() -> Packet {
         properties: WillProperties {
             will_delay_interval: Some(5),
             ..Default::default()
-        }.into(),
+        }
+        .into(),
     });
     c.username = Some(ByteString::from("bench"));
     c.password = Some(Bytes::from_static(b"secret"));
@@ -56,7 +58,8 @@ fn connect_v5() -> Packet {
         maximum_packet_size: Some(1 << 20),
         topic_alias_maximum: Some(16),
         ..Default::default()
-    }.into();
+    }
+    .into();
     Packet::Connect(Box::new(c))
 }
 

@@ -133,6 +133,14 @@ pub fn decode(buf: &mut BytesMut, cfg: &DecodeConfig) -> Result<Option<Packet>, 
     // `total <= buf.len()` was checked above, so neither call can panic.
     let mut body = buf.split_to(total).freeze();
     body.advance(h.header_len);
+    // PUBLISH is most of the traffic: built straight into the returned value, not first
+    // into a `Result<Packet, _>` and then copied into the `Result<Option<Packet>, _>`.
+    if h.packet_type == PacketType::Publish {
+        return match Publish::decode(h.flags, body, cfg.version) {
+            Ok(p) => Ok(Some(Packet::Publish(p))),
+            Err(e) => Err(e),
+        };
+    }
     Packet::decode_body(h.packet_type, h.flags, body, cfg.version).map(Some)
 }
 

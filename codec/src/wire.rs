@@ -100,8 +100,9 @@ impl Reader {
     }
 
     /// Everything that is left (e.g. the PUBLISH payload).
-    pub(crate) fn rest(&mut self) -> Bytes {
-        std::mem::take(&mut self.buf)
+    /// Consumes the reader: no emptied `Bytes` is left behind to be dropped.
+    pub(crate) fn rest(self) -> Bytes {
+        self.buf
     }
 
     /// Two-byte length-prefixed binary data (section 1.5.6).

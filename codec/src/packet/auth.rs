@@ -51,7 +51,7 @@ impl Auth {
                 version,
             });
         }
-        write_reason_tail(PacketType::Auth, self.reason, &*self.properties, s)
+        write_reason_tail(PacketType::Auth, self.reason, &self.properties, s)
     }
 }
 

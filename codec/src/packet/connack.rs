@@ -91,7 +91,7 @@ impl ConnAck {
         s.put_u8(u8::from(self.session_present));
         s.put_u8(code);
         if version.is_v5() {
-            write_block(&*self.properties, s)?;
+            write_block(&self.properties, s)?;
         }
         Ok(())
     }

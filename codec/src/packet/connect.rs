@@ -164,12 +164,12 @@ impl Connect {
         s.put_u8(flags);
         s.put_u16(self.keep_alive);
         if v5 {
-            write_block(&*self.properties, s)?;
+            write_block(&self.properties, s)?;
         }
         s.put_string(&self.client_id, "client identifier")?;
         if let Some(w) = &self.will {
             if v5 {
-                write_block(&*w.properties, s)?;
+                write_block(&w.properties, s)?;
             }
             if w.topic.is_empty() {
                 return Err(EncodeError::EmptyTopicWithoutAlias);

@@ -63,7 +63,7 @@ impl Disconnect {
             }
             return Ok(());
         }
-        write_reason_tail(ty, self.reason, &*self.properties, s)
+        write_reason_tail(ty, self.reason, &self.properties, s)
     }
 }
 

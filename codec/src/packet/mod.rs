@@ -239,7 +239,7 @@ impl Packet {
 pub(crate) fn write_reason_tail<S: Sink, P: crate::properties::PropWrite>(
     ty: PacketType,
     reason: crate::ReasonCode,
-    properties: &P,
+    properties: &crate::properties::Props<P>,
     s: &mut S,
 ) -> Result<(), EncodeError> {
     if !reason.is_valid_for(ty) {

@@ -58,7 +58,7 @@ impl PubResp {
     ) -> Result<(), EncodeError> {
         s.put_u16(self.pid.get());
         if version.is_v5() {
-            return write_reason_tail(ty, self.reason, &*self.properties, s);
+            return write_reason_tail(ty, self.reason, &self.properties, s);
         }
         if self.reason != ReasonCode::Success {
             return Err(EncodeError::ReasonNotInVersion {

@@ -64,7 +64,7 @@ impl Subscribe {
         s.put_u16(self.pid.get());
         let v5 = version.is_v5();
         if v5 {
-            write_block(&*self.properties, s)?;
+            write_block(&self.properties, s)?;
         } else if !self.properties.is_empty() {
             return Err(EncodeError::PropertiesNotInVersion {
                 packet: PacketType::Subscribe,
@@ -136,7 +136,7 @@ impl SubAck {
         s.put_u16(self.pid.get());
         let v5 = version.is_v5();
         if v5 {
-            write_block(&*self.properties, s)?;
+            write_block(&self.properties, s)?;
         } else if !self.properties.is_empty() {
             return Err(EncodeError::PropertiesNotInVersion {
                 packet: PacketType::SubAck,

@@ -56,7 +56,7 @@ impl Unsubscribe {
         }
         s.put_u16(self.pid.get());
         if version.is_v5() {
-            write_block(&*self.properties, s)?;
+            write_block(&self.properties, s)?;
         } else if !self.properties.is_empty() {
             return Err(EncodeError::PropertiesNotInVersion {
                 packet: PacketType::Unsubscribe,
@@ -114,7 +114,7 @@ impl UnsubAck {
         if self.reasons.is_empty() {
             return Err(EncodeError::EmptyPayload(PacketType::UnsubAck));
         }
-        write_block(&*self.properties, s)?;
+        write_block(&self.properties, s)?;
         for &reason in &self.reasons {
             if !reason.is_valid_for(PacketType::UnsubAck) {
                 return Err(EncodeError::InvalidReasonCode {

@@ -78,6 +78,11 @@ impl<T: PropertyBlock> Props<T> {
         Props(None)
     }
 
+    /// The allocated block, if any (it may still be empty).
+    pub(crate) fn block(&self) -> Option<&T> {
+        self.0.as_deref()
+    }
+
     /// The properties by value (`T::default()` when there are none).
     pub fn into_inner(self) -> T {
         self.0.map(|b| *b).unwrap_or_default()

@@ -5,7 +5,7 @@ use std::num::NonZeroU32;
 
 use bytestring::ByteString;
 
-use super::PropertyId;
+use super::{PropertyId, Props};
 use crate::error::EncodeError;
 use crate::types::UserProperties;
 use crate::wire::{Counter, Sink, len_u32};
@@ -19,8 +19,16 @@ pub(crate) trait PropWrite: super::PropertyBlock {
     fn all_absent(&self) -> bool;
 }
 
-/// Writes Property Length followed by the properties (section 2.2.2.1).
-pub(crate) fn write_block<S: Sink, P: PropWrite>(p: &P, s: &mut S) -> Result<(), EncodeError> {
+/// Writes Property Length followed by the properties (section 2.2.2.1). An absent block
+/// is the single byte 0, without visiting the struct (the common case on the hot path).
+pub(crate) fn write_block<S: Sink, P: PropWrite>(
+    p: &Props<P>,
+    s: &mut S,
+) -> Result<(), EncodeError> {
+    let Some(p) = p.block() else {
+        s.put_u8(0);
+        return Ok(());
+    };
     let mut c = Counter(0);
     p.write_props(&mut c)?;
     s.put_varint(len_u32(c.0)?)?;
