@@ -10,7 +10,7 @@
 //! | [`types`] | [`Version`], [`QoS`], [`Pid`], [`QosPid`], [`SubscriptionOptions`], [`RetainHandling`] |
 //! | [`topic`] | validated [`TopicName`] / [`TopicFilter`], shared subscriptions, [`topic_matches`] |
 //! | [`reason`] | MQTT 5 [`ReasonCode`] with the per-packet table, 3.x [`ConnectReturnCode`] |
-//! | [`properties`] | one plain struct of MQTT 5 properties per packet family, [`PropertyId`] |
+//! | [`properties`] | one plain struct of MQTT 5 properties per packet family, held as [`Props<T>`] (allocated only when present), [`PropertyId`] |
 //! | [`packet`] | [`Packet`], [`PacketType`] and one file per packet family |
 //! | [`error`] | [`DecodeError`] (with [`DecodeError::reason_code`]) and [`EncodeError`] |
 //! | `wire` | bounds-checked readers and writers of integers, varints, strings, binary data |
