@@ -62,5 +62,8 @@ fn decoding_publish_allocates_nothing_per_packet() {
     .into();
     let mut buf = frames(&Packet::Publish(with_props), Version::V5, 1000);
     let blocks = blocks_to_decode(&mut buf, Version::V5);
-    assert!(blocks <= 1001, "{blocks} blocks for 1000 packets with properties");
+    assert!(
+        blocks <= 1001,
+        "{blocks} blocks for 1000 packets with properties"
+    );
 }
