@@ -7,19 +7,17 @@
 //! bytes written. Dropping either future loses nothing.
 
 use std::io;
+use std::pin::Pin;
+use std::task::{Poll, ready};
 
 use bytes::{Buf, BytesMut};
 use tern_codec::{DecodeConfig, DecodeError, EncodeError, Packet, Version, decode, encode};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 use crate::broker::Stats;
 
-/// Read buffer space offered per read while data is flowing.
+/// Read buffer space offered per read (also the size of the stack buffer of an idle read).
 const READ_CHUNK: usize = 4096;
-/// Read buffer space offered when the stream looks idle (the last read did not fill the
-/// buffer and everything was decoded). Most connections are idle most of the time and sit
-/// in a pending read; this keeps that cost at a few hundred bytes.
-const READ_IDLE: usize = 256;
 /// An empty write buffer with more capacity than this is released.
 const IDLE_BUFFER_MAX: usize = 512;
 
@@ -96,19 +94,18 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
             if let Some(packet) = self.try_next(stats)? {
                 return Ok(Some(packet));
             }
-            if self.buf.is_empty() && self.last_read_short {
-                if self.buf.capacity() > READ_IDLE {
-                    // Release the large buffer before a probably long wait.
-                    self.buf = BytesMut::new();
+            let (n, offered) = if self.buf.is_empty() && self.last_read_short {
+                // Everything was decoded and the peer had nothing more: probably a long wait
+                // (most connections are idle most of the time). Wait without a buffer.
+                self.buf = BytesMut::new();
+                (self.read_unbuffered().await?, READ_CHUNK)
+            } else {
+                if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
+                    self.buf.reserve(READ_CHUNK);
                 }
-                if self.buf.capacity() < READ_IDLE / 4 {
-                    self.buf.reserve(READ_IDLE);
-                }
-            } else if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
-                self.buf.reserve(READ_CHUNK);
-            }
-            let offered = self.buf.capacity() - self.buf.len();
-            let n = self.io.read_buf(&mut self.buf).await?;
+                let offered = self.buf.capacity() - self.buf.len();
+                (self.io.read_buf(&mut self.buf).await?, offered)
+            };
             self.last_read_short = n < offered;
             if n == 0 {
                 return if self.buf.is_empty() {
@@ -118,6 +115,28 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
                 };
             }
         }
+    }
+}
+
+impl<R: AsyncRead + Unpin> PacketReader<R> {
+    /// One read into a stack buffer; the bytes read are then copied into an exactly sized
+    /// read buffer. An idle connection waiting here holds no read buffer at all (the array
+    /// exists only while `poll_read` runs, never across a `Pending`), unlike the 256 B
+    /// `BytesMut` plus shared header it held before. Exact size also keeps a decoded
+    /// payload, which shares the buffer, from pinning unused space. Cancel-safe: the bytes
+    /// are appended in the same poll in which they are read.
+    async fn read_unbuffered(&mut self) -> io::Result<usize> {
+        std::future::poll_fn(|cx| {
+            let mut stack = [0u8; READ_CHUNK];
+            let mut rb = ReadBuf::new(&mut stack);
+            ready!(Pin::new(&mut self.io).poll_read(cx, &mut rb))?;
+            let got = rb.filled();
+            if !got.is_empty() {
+                self.buf = BytesMut::from(got);
+            }
+            Poll::Ready(Ok(got.len()))
+        })
+        .await
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use tern_codec::{PublishProperties, QoS, TopicName};
+use tern_codec::{PropertyBlock, PublishProperties, QoS, TopicName};
 
 /// Identifies one stored session for the lifetime of that session (a client id can be reused
 /// by a later, different session). Cheap to copy and compare, unlike the client id.
@@ -37,9 +37,10 @@ pub struct Message {
 }
 
 impl Message {
-    /// Wraps properties, storing nothing when they are all absent.
+    /// Wraps properties built field by field (a will's), storing nothing when they are all
+    /// absent. A decoded PUBLISH reuses its own box instead (`Props::into_box`).
     pub fn boxed_properties(p: PublishProperties) -> Option<Box<PublishProperties>> {
-        (p != PublishProperties::default()).then(|| Box::new(p))
+        (!p.is_empty()).then(|| Box::new(p))
     }
 
     /// `true` once the message may no longer be delivered [MQTT-3.3.2-5].

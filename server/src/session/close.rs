@@ -90,21 +90,44 @@ impl Session {
         writer: &mut PacketWriter<W>,
         permit: Option<tokio::sync::OwnedSemaphorePermit>,
     ) {
+        // Peer and client id are fields of each event rather than of a per-connection span,
+        // which cost ~365 B per idle connection (see README "Performance notes").
+        let (peer, transport, client_id) = (self.peer, self.transport, &self.client_id);
         match &close {
             Close::Violation { code, rule } => {
-                tracing::warn!(reason = %code, "closing connection: {rule}");
+                tracing::warn!(%peer, %transport, %client_id, reason = %code, "closing connection: {rule}");
             }
-            Close::Io(e) => tracing::info!(error = %e, "connection lost"),
+            Close::Io(e) => {
+                tracing::info!(%peer, %transport, %client_id, error = %e, "connection lost")
+            }
             Close::KeepAlive => tracing::info!(
+                %peer,
+                %transport,
+                %client_id,
                 keep_alive = self.keep_alive,
                 "closing connection: [MQTT-3.1.2-24] keep alive timed out"
             ),
-            Close::TakenOver => {
-                tracing::info!("closing connection: [MQTT-3.1.4-3] session taken over")
+            Close::TakenOver => tracing::info!(
+                %peer,
+                %transport,
+                %client_id,
+                "closing connection: [MQTT-3.1.4-3] session taken over"
+            ),
+            Close::Shutdown => tracing::debug!(
+                %peer,
+                %transport,
+                %client_id,
+                "closing connection: server shutting down"
+            ),
+            Close::Disconnect { .. } => {
+                tracing::debug!(%peer, %transport, %client_id, "client disconnected")
             }
-            Close::Shutdown => tracing::debug!("closing connection: server shutting down"),
-            Close::Disconnect { .. } => tracing::debug!("client disconnected"),
-            Close::Eof => tracing::info!("client closed the connection without DISCONNECT"),
+            Close::Eof => tracing::info!(
+                %peer,
+                %transport,
+                %client_id,
+                "client closed the connection without DISCONNECT"
+            ),
         }
 
         if self.version.is_v5()

@@ -33,19 +33,22 @@ where
 {
     let stats = ctx.broker.stats();
     let timeout = ctx.broker.config().connect_timeout;
+    let (peer, transport) = (ctx.peer, ctx.transport);
     let first = tokio::select! {
         () = ctx.shutdown.cancelled() => return None,
         r = tokio::time::timeout(timeout, reader.read_packet(stats)) => r,
     };
     let connect = match first {
         Err(_) => {
-            tracing::info!("closing connection: no CONNECT within {timeout:?}");
+            tracing::info!(%peer, %transport, "closing connection: no CONNECT within {timeout:?}");
             return None;
         }
         Ok(Ok(Some(Packet::Connect(c)))) => c,
         Ok(Ok(None)) => return None,
         Ok(Ok(Some(other))) => {
             tracing::warn!(
+                %peer,
+                %transport,
                 "closing connection: [MQTT-3.1.0-1] first packet is {}, not CONNECT",
                 other.packet_type()
             );
@@ -54,6 +57,8 @@ where
         Ok(Err(ReadError::Decode(DecodeError::UnsupportedProtocolVersion { level }))) => {
             // [MQTT-3.1.2-2]: CONNACK 0x01 (v3 format, the client's level is unknown).
             tracing::warn!(
+                %peer,
+                %transport,
                 "refusing connection: [MQTT-3.1.2-2] unsupported protocol level {level}"
             );
             let ack = Packet::ConnAck(ConnAck::new(false, ReasonCode::UnsupportedProtocolVersion));
@@ -62,7 +67,7 @@ where
             return None;
         }
         Ok(Err(e)) => {
-            tracing::warn!("closing connection: invalid CONNECT: {e}");
+            tracing::warn!(%peer, %transport, "closing connection: invalid CONNECT: {e}");
             // A v5 client may be told why before the close [MQTT-4.13.1-1, section 4.13].
             if let (Some(5), ReadError::Decode(d)) = (reader.connect_level(), &e) {
                 let code = Some(d.reason_code())
@@ -100,7 +105,7 @@ where
     let (client_id, assigned, keep_alive, server_keep_alive) = match check(&c, ctx) {
         Ok(v) => v,
         Err((code, rule)) => {
-            tracing::warn!(client_id = %c.client_id, reason = %code, "refusing connection: {rule}");
+            tracing::warn!(peer = %ctx.peer, transport = %ctx.transport, client_id = %c.client_id, reason = %code, "refusing connection: {rule}");
             let mut ack = ConnAck::new(false, code);
             if v5 && c.properties.request_problem_information != Some(false) {
                 ack.properties.reason_string = Some(rule.into());
@@ -187,6 +192,8 @@ where
     let mut session = Session {
         broker: broker.clone(),
         client_id,
+        peer: ctx.peer,
+        transport: ctx.transport,
         key: attached.key,
         conn_id: attached.conn_id,
         version,

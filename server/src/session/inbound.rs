@@ -155,7 +155,9 @@ impl Session {
                 self.inflight.remove(i);
                 self.want_pull = true;
             }
-            _ => tracing::debug!(pid = r.pid.get(), "PUBACK for an unknown packet id ignored"),
+            _ => {
+                tracing::debug!(client_id = %self.client_id, pid = r.pid.get(), "PUBACK for an unknown packet id ignored")
+            }
         }
         Ok(())
     }
@@ -195,6 +197,7 @@ impl Session {
                 self.want_pull = true;
             }
             None => tracing::debug!(
+                client_id = %self.client_id,
                 pid = r.pid.get(),
                 "PUBCOMP for an unknown packet id ignored"
             ),

@@ -62,7 +62,7 @@ impl Session {
         if !self.fits(&publish) {
             // Never send a packet larger than the client's Maximum Packet Size; the message
             // is discarded as if delivered [MQTT-3.1.2-25].
-            tracing::debug!(topic = %d.msg.topic, "message larger than the client's Maximum Packet Size dropped");
+            tracing::debug!(client_id = %self.client_id, topic = %d.msg.topic, "message larger than the client's Maximum Packet Size dropped");
             Stats::add(&stats.publish_dropped, 1);
             return Ok(());
         }

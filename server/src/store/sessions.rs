@@ -2,6 +2,7 @@
 //! and in-flight messages, QoS 2 packet ids awaiting PUBREL, expiry and a delayed will.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -76,10 +77,38 @@ impl StoredSession {
     }
 }
 
+/// Hashes a [`SessionKey`] with one multiplication (Fibonacci hashing). The keys are
+/// sequential `u64`s the server assigns, so no client can choose colliding ones and SipHash's
+/// HashDoS protection buys nothing; routing looks a key up for every delivery. The multiply
+/// spreads sequential keys over the high bits, which hashbrown uses for its control bytes
+/// (a plain identity hash would leave them all zero).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only reached if `SessionKey`'s `Hash` changes shape; stays correct, just slower.
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// Map keyed by [`SessionKey`] with the cheap [`KeyHasher`].
+pub type KeyMap<V> = HashMap<SessionKey, V, BuildHasherDefault<KeyHasher>>;
+
 /// All sessions, by key and by client id.
 #[derive(Debug, Default)]
 pub struct SessionStore {
-    by_key: HashMap<SessionKey, StoredSession>,
+    by_key: KeyMap<StoredSession>,
     by_client: HashMap<ByteString, SessionKey>,
     next_key: u64,
     /// Sessions with a live connection (kept current by `set_live` / `remove`).
@@ -173,5 +202,40 @@ impl SessionStore {
 
     pub fn is_empty(&self) -> bool {
         self.by_key.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::BuildHasher;
+
+    use super::*;
+
+    #[test]
+    fn key_hash_spreads_sequential_keys_over_high_bits() {
+        let b = BuildHasherDefault::<KeyHasher>::default();
+        let tops: std::collections::HashSet<u64> = (1..=128u64)
+            .map(|k| b.hash_one(SessionKey(k)) >> 57)
+            .collect();
+        // hashbrown's 7-bit control tags: sequential keys must not all share one.
+        assert!(tops.len() > 64, "only {} distinct tags", tops.len());
+    }
+
+    #[test]
+    fn sessions_found_by_key_and_client_id() {
+        let mut st = SessionStore::default();
+        let keys: Vec<SessionKey> = (0..1000)
+            .map(|i| st.create(ByteString::from(format!("c{i}")), 0).key)
+            .collect();
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(
+                st.get(*k).map(|s| s.client_id.to_string()),
+                Some(format!("c{i}"))
+            );
+            assert_eq!(st.key_of(&format!("c{i}")), Some(*k));
+        }
+        assert!(st.remove(keys[7]).is_some());
+        assert!(st.get(keys[7]).is_none());
+        assert_eq!(st.len(), 999);
     }
 }
