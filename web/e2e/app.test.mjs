@@ -79,5 +79,5 @@ test('URL parameters prefill the form and can connect and subscribe at once', as
   const subs = page.getByRole('region', { name: 'Subscriptions' });
   await waitForText(subs.getByRole('listitem').filter({ hasText: 'class/#' }), 'QoS 0 granted');
   const publish = page.getByRole('region', { name: 'Publish' });
-  assert.equal(await publish.getByLabel('Topic').inputValue(), 'class/ann');
+  assert.equal(await publish.getByLabel('Topic', { exact: true }).inputValue(), 'class/ann');
 });

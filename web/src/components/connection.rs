@@ -71,6 +71,7 @@ pub fn ConnectionPanel() -> impl IntoView {
                                 ui.settings.update(|s| s.version = v);
                             }
                         >
+                            <option value="3.1">"MQTT 3.1"</option>
                             <option value="3.1.1">"MQTT 3.1.1"</option>
                             <option value="5">"MQTT 5.0"</option>
                         </select>

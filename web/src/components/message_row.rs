@@ -1,13 +1,16 @@
 //! One received message: colour of its subscription, time with milliseconds, topic, QoS,
-//! retained/DUP flags, size, format, and the payload (collapsed when long, never cut).
+//! retained/DUP flags, size, format, the payload (collapsed when long, never cut) and any
+//! MQTT 5 properties.
 
 use std::sync::Arc;
 
 use leptos::prelude::*;
 
+use super::message_props::MessageProps;
 use crate::state::clock;
 use crate::state::messages::Message;
 use crate::state::payload::{self, Format};
+use crate::state::properties;
 use crate::ui::Ui;
 
 /// Collapsed view: at most this many lines …
@@ -39,6 +42,7 @@ pub fn MessageRow(msg: Arc<Message>) -> impl IntoView {
     let empty = msg.payload.is_empty();
     let color = msg.color.clone().unwrap_or_else(|| "transparent".into());
     let lines = body.lines().count();
+    let props = properties::describe(&msg.properties);
 
     view! {
         <li class="message" style:border-left-color=color>
@@ -56,6 +60,7 @@ pub fn MessageRow(msg: Arc<Message>) -> impl IntoView {
             } else {
                 view! { <pre class="payload" class:hex=format == Format::Binary>{shown}</pre> }.into_any()
             }}
+            {(!props.is_empty()).then(|| view! { <MessageProps lines=props /> })}
             {long.then(|| {
                 view! {
                     <button

@@ -2,9 +2,11 @@
 
 pub mod connection;
 pub mod fields;
+pub mod message_props;
 pub mod message_row;
 pub mod messages;
 pub mod publish;
+pub mod publish_props;
 pub mod status;
 pub mod subscriptions;
 

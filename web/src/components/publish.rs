@@ -1,13 +1,15 @@
-//! The Publish panel: topic (validated as you type), QoS, Retain, message; the button or
-//! Ctrl+Enter publishes.
+//! The Publish panel: topic (validated as you type), QoS, Retain, message and, in MQTT 5,
+//! message properties; the button or Ctrl+Enter publishes.
 
 use leptos::prelude::*;
 use tern_codec::QoS;
 
 use super::client;
 use super::fields::qos_options;
+use super::publish_props::PublishPropsFields;
 use crate::settings::{check_topic_name, parse_qos};
-use crate::ui::{Phase, Ui};
+use crate::state::publish_props::PublishPropsForm;
+use crate::ui::{Note, Phase, Ui};
 
 #[component]
 pub fn PublishPanel() -> impl IntoView {
@@ -26,12 +28,35 @@ pub fn PublishPanel() -> impl IntoView {
         check_topic_name(&t).err()
     };
     let connected = move || ui.status.with(|s| s.phase == Phase::Connected);
+    let version = move || ui.settings.with(|s| s.version);
+    let props = RwSignal::new(PublishPropsForm::default());
+    let props_errors = Signal::derive(move || {
+        let v = version();
+        tried
+            .get()
+            .then(|| props.with(|f| f.validate(v).err()))
+            .flatten()
+            .unwrap_or_default()
+    });
 
     let publish = move || {
         tried.set(true);
         if topic_error().is_some() {
             return;
         }
+        let v = ui.settings.with_untracked(|s| s.version);
+        let properties = match props.with_untracked(|f| f.validate(v)) {
+            Ok(p) => p,
+            Err(errors) => {
+                let first = errors
+                    .first()
+                    .map(|e| e.message.as_str())
+                    .unwrap_or_default();
+                let text = format!("Not sent: {first}");
+                ui.publish_note.set(Some(Note { ok: false, text }));
+                return;
+            }
+        };
         let t = topic.get_untracked();
         ui.settings.update(|s| s.publish_topic.clone_from(&t));
         client().publish(
@@ -39,6 +64,7 @@ pub fn PublishPanel() -> impl IntoView {
             &message.get_untracked(),
             qos.get_untracked(),
             retain.get_untracked(),
+            properties,
         );
     };
 
@@ -105,6 +131,9 @@ pub fn PublishPanel() -> impl IntoView {
                             on:input=move |ev| message.set(event_target_value(&ev))
                         ></textarea>
                     </div>
+                    <Show when=move || version().is_v5()>
+                        <PublishPropsFields form=props errors=props_errors />
+                    </Show>
                 </div>
                 <div class="actions">
                     <button type="submit" class="primary" prop:disabled=move || !connected()>

@@ -3,11 +3,11 @@
 //! teacher can share one link). Validation turns it into [`ConnectOptions`].
 
 pub mod query;
+mod validate;
 
-use bytes::Bytes;
 use tern_codec::{QoS, TopicFilter, TopicName, Version};
 
-use crate::mqtt::options::{ConnectOptions, WillOptions};
+use crate::mqtt::options::ConnectOptions;
 use crate::state::messages::DEFAULT_CAPACITY;
 
 /// Where the page itself was loaded from (`window.location`).
@@ -210,97 +210,6 @@ impl Settings {
         let scheme = if self.tls { "wss" } else { "ws" };
         format!("{scheme}://{host}:{}{slash}{path}", self.port.trim())
     }
-
-    /// Checks every field; `page_https` is whether the page itself came over https.
-    pub fn validate(&self, page_https: bool) -> Result<Target, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let mut err = |field, message: &str| {
-            errors.push(FieldError {
-                field,
-                message: message.to_owned(),
-            });
-        };
-        let host = self.host.trim();
-        if host.is_empty() || host.contains(['/', ' ', '?', '#']) {
-            err(
-                "host",
-                "Enter a host name or IP address, without ws:// or a path.",
-            );
-        }
-        let port = self.port.trim().parse::<u16>().ok().filter(|p| *p > 0);
-        if port.is_none() {
-            err("port", "The port is a number from 1 to 65535.");
-        }
-        if self.path.contains([' ', '#', '?']) {
-            err("path", "The path cannot contain spaces, '#' or '?'.");
-        }
-        if page_https && !self.tls {
-            err(
-                "tls",
-                "This page was loaded over https://, so the browser blocks unencrypted ws:// \
-                 connections. Tick TLS (wss) or open the page over http://.",
-            );
-        }
-        let keep_alive = self.keep_alive.trim().parse::<u16>().ok();
-        if keep_alive.is_none() {
-            err(
-                "keepalive",
-                "Keep Alive is a number of seconds from 0 to 65535.",
-            );
-        }
-        let session_expiry = self.session_expiry.trim().parse::<u32>().ok();
-        if session_expiry.is_none() {
-            err("session_expiry", "Session expiry is a number of seconds.");
-        }
-        if self.client_id.is_empty() && !self.clean_session && !self.version.is_v5() {
-            // [MQTT-3.1.3-7] (3.1.1): a zero-byte client id requires Clean Session.
-            err(
-                "client_id",
-                "An empty Client ID needs Clean Session in MQTT 3.1.1.",
-            );
-        }
-        if !self.password.is_empty() && self.username.is_empty() && !self.version.is_v5() {
-            // [MQTT-3.1.2-22] (3.1.1): a password without a user name is not allowed.
-            err(
-                "username",
-                "MQTT 3.1.1 needs a user name when a password is given.",
-            );
-        }
-        let will = if self.will_topic.is_empty() {
-            None
-        } else {
-            match TopicName::new(self.will_topic.as_str()) {
-                Ok(topic) => Some(WillOptions {
-                    topic,
-                    payload: Bytes::copy_from_slice(self.will_message.as_bytes()),
-                    qos: self.will_qos,
-                    retain: self.will_retain,
-                }),
-                Err(e) => {
-                    err("will_topic", &format!("Last-Will topic: {e}"));
-                    None
-                }
-            }
-        };
-        let (Some(_), Some(keep_alive), Some(session_expiry), true) =
-            (port, keep_alive, session_expiry, errors.is_empty())
-        else {
-            return Err(errors);
-        };
-        Ok(Target {
-            url: self.ws_url(),
-            options: ConnectOptions {
-                version: self.version,
-                client_id: self.client_id.clone(),
-                clean_session: self.clean_session,
-                keep_alive,
-                username: Some(self.username.clone()).filter(|u| !u.is_empty()),
-                password: Some(self.password.clone()).filter(|p| !p.is_empty()),
-                will,
-                session_expiry,
-            },
-        })
-    }
 }
 
 /// Checks a topic name for the Publish form, in words.
@@ -364,6 +273,7 @@ pub fn qos_str(q: QoS) -> &'static str {
 
 pub fn parse_version(v: &str) -> Option<Version> {
     match v.trim() {
+        "3.1" | "3" | "31" => Some(Version::V3_1),
         "3.1.1" | "4" | "311" => Some(Version::V3_1_1),
         "5" | "5.0" => Some(Version::V5),
         _ => None,
@@ -372,8 +282,9 @@ pub fn parse_version(v: &str) -> Option<Version> {
 
 pub fn version_str(v: Version) -> &'static str {
     match v {
+        Version::V3_1 => "3.1",
+        Version::V3_1_1 => "3.1.1",
         Version::V5 => "5",
-        _ => "3.1.1",
     }
 }
 

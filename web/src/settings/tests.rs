@@ -150,6 +150,51 @@ fn v5_allows_empty_client_id_and_password_only() {
 }
 
 #[test]
+fn mqtt_3_1_client_id_is_1_to_23_characters_even_with_clean_session() {
+    let mut s = base();
+    s.version = Version::V3_1;
+    for (id, ok) in [
+        ("", false),
+        ("a", true),
+        ("abcdefghijklmnopqrstuvw", true),   // 23
+        ("abcdefghijklmnopqrstuvwx", false), // 24
+        ("tern-abcdefgh", true),             // what New ID makes
+    ] {
+        s.client_id = id.into();
+        let r = s.validate(false);
+        assert_eq!(r.is_ok(), ok, "{id:?}");
+        if let Err(e) = r {
+            assert_eq!(e[0].field, "client_id");
+            assert!(e[0].message.contains("1 to 23"), "{}", e[0].message);
+        }
+    }
+    s.client_id = "ok".into();
+    s.password = "p".into();
+    let e = s.validate(false).unwrap_err();
+    assert_eq!(
+        e[0].message,
+        "MQTT 3.1 needs a user name when a password is given."
+    );
+    s.username = "u".into();
+    assert_eq!(s.validate(false).unwrap().options.version, Version::V3_1);
+}
+
+#[test]
+fn version_3_1_round_trips_through_links_and_storage() {
+    let mut s = base();
+    s.apply(&pairs("?version=3.1"));
+    assert_eq!(s.version, Version::V3_1);
+    assert!(s.share_query().contains("version=3.1&") || s.share_query().ends_with("version=3.1"));
+    let mut back = base();
+    back.apply(&pairs(&s.to_stored()));
+    assert_eq!(back.version, Version::V3_1);
+    for v in [Version::V3_1, Version::V3_1_1, Version::V5] {
+        assert_eq!(parse_version(version_str(v)), Some(v));
+    }
+    assert_eq!(parse_version("3.2"), None);
+}
+
+#[test]
 fn publish_topic_rules_mqtt_4_7_1_1_and_4_7_3_1() {
     assert!(check_topic_name("").unwrap_err().contains("Enter a topic"));
     assert!(check_topic_name("a/+").unwrap_err().contains("Wildcards"));

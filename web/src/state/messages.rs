@@ -5,11 +5,13 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tern_codec::{QoS, TopicFilter};
+use tern_codec::{Props, PublishProperties, QoS, TopicFilter};
+
+use super::properties;
 
 pub const DEFAULT_CAPACITY: usize = 1_000;
 pub const MAX_CAPACITY: usize = 100_000;
-/// Payload bytes kept at most (shown + held), whatever the message count.
+/// Payload (and property) bytes kept at most (shown + held), whatever the message count.
 pub const MAX_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +27,15 @@ pub struct Message {
     pub payload: Bytes,
     /// Colour of the first subscription whose filter matched on arrival.
     pub color: Option<String>,
+    /// MQTT 5 properties as received (no allocation when there are none).
+    pub properties: Props<PublishProperties>,
+}
+
+impl Message {
+    /// Bytes counted against [`MAX_BYTES`]: the payload and what the properties hold.
+    pub fn weight(&self) -> usize {
+        self.payload.len() + properties::heap_bytes(&self.properties)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -64,7 +75,7 @@ impl MessageLog {
     pub fn push(&mut self, mut m: Message) {
         m.id = self.next_id;
         self.next_id += 1;
-        self.bytes += m.payload.len();
+        self.bytes += m.weight();
         if self.paused {
             self.arrived_while_paused += 1;
             self.held.push_back(Arc::new(m));
@@ -96,7 +107,7 @@ impl MessageLog {
             let Some(gone) = queue.pop_front() else {
                 return;
             };
-            self.bytes -= gone.payload.len();
+            self.bytes -= gone.weight();
             self.dropped += 1;
         }
     }
@@ -189,6 +200,7 @@ mod tests {
             dup: false,
             payload: Bytes::from_static(payload),
             color: None,
+            properties: Props::none(),
         }
     }
 
@@ -233,6 +245,23 @@ mod tests {
         }
         assert_eq!(topics(&log), ["c"]);
         assert_eq!(log.dropped(), 2);
+    }
+
+    #[test]
+    fn property_bytes_count_against_the_bound() {
+        let big = Bytes::from(vec![b'x'; MAX_BYTES / 2 + 1]);
+        let mut log = MessageLog::new(10);
+        for t in ["a", "b"] {
+            let mut m = msg(t, b"");
+            m.properties = PublishProperties {
+                correlation_data: Some(big.clone()),
+                ..Default::default()
+            }
+            .into();
+            log.push(m);
+        }
+        assert_eq!(topics(&log), ["b"], "empty payloads, but big properties");
+        assert_eq!(log.dropped(), 1);
     }
 
     #[test]

@@ -4,6 +4,8 @@
 pub mod json;
 pub mod messages;
 pub mod payload;
+pub mod properties;
+pub mod publish_props;
 pub mod subscriptions;
 
 /// `HH:MM:SS.mmm` local time for `epoch_ms`, given the browser's `getTimezoneOffset()`

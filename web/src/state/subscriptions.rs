@@ -109,6 +109,18 @@ impl Subscriptions {
         Vec::new()
     }
 
+    /// CONNACK arrived for an MQTT 3.1 persistent session, whose CONNACK cannot say whether
+    /// the broker kept it (MQTT 3.1 section 3.2: no Session Present flag). Filters removed
+    /// while offline are unsubscribed, since the broker may still have them, and every
+    /// subscription is requested again, since it may not: a SUBSCRIBE for a filter the
+    /// broker has replaces that subscription ([MQTT-3.8.4-3]). Returns filters to UNSUBSCRIBE.
+    pub fn on_connected_unknown_session(&mut self) -> Vec<TopicFilter> {
+        for s in &mut self.items {
+            s.state = SubState::Pending;
+        }
+        std::mem::take(&mut self.unsubscribe_later)
+    }
+
     /// The connection ended. An unanswered SUBSCRIBE is not resent by the protocol, so it is
     /// asked again next time; without a persistent session the broker forgets every grant
     /// ([MQTT-3.1.2-6]), so all of them become pending.
@@ -283,6 +295,26 @@ mod tests {
         assert_eq!(s.remove(c, false, true), None);
         assert!(s.on_connected(true).is_empty());
         assert_eq!(s.remove(99, true, true), None);
+    }
+
+    #[test]
+    fn mqtt_3_1_unknown_session_unsubscribes_removed_and_resubscribes_all_mqtt_3_8_4_3() {
+        let mut s = Subscriptions::default();
+        let a = s.add(f("a"), QoS::AtMostOnce, "#111111".into());
+        s.add(f("b"), QoS::AtLeastOnce, "#222222".into());
+        s.take_requests();
+        s.on_suback(
+            &[f("a"), f("b")],
+            &[Ok(QoS::AtMostOnce), Ok(QoS::AtLeastOnce)],
+        );
+        s.on_connection_lost(true);
+        assert_eq!(s.remove(a, false, true), None);
+        assert_eq!(s.on_connected_unknown_session(), vec![f("a")]);
+        assert_eq!(s.take_requests(), vec![(f("b"), QoS::AtLeastOnce)]);
+        assert!(
+            s.on_connected_unknown_session().is_empty(),
+            "unsubscribed once"
+        );
     }
 
     #[test]

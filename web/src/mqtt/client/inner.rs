@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use gloo_timers::callback::{Interval, Timeout};
 use leptos::prelude::*;
-use tern_codec::QoS;
+use tern_codec::{QoS, Version};
 
 use super::{Inner, drop_later, on_tick, open_socket};
 use crate::browser::{self, now_ms};
@@ -45,22 +45,37 @@ impl Inner {
                 keep_alive,
             } => {
                 self.accepted_at = Some(now);
+                let (version, persistent) = self
+                    .target
+                    .as_ref()
+                    .map_or((self.session.version(), false), |t| {
+                        (t.options.version, !t.options.clean_session)
+                    });
+                // MQTT 3.1 cannot tell us whether a persistent session was found.
+                let unknown = version == Version::V3_1 && persistent && !session_present;
                 let unsubscribe = ui
                     .subs
-                    .try_update(|s| s.on_connected(session_present))
+                    .try_update(|s| {
+                        if unknown {
+                            s.on_connected_unknown_session()
+                        } else {
+                            s.on_connected(session_present)
+                        }
+                    })
                     .unwrap_or_default();
                 self.session.unsubscribe(unsubscribe);
                 self.request_subscriptions();
                 if let Some(id) = &assigned_client_id {
                     ui.settings.update(|s| s.client_id.clone_from(id));
                 }
-                let (url, version) = self
-                    .target
-                    .as_ref()
-                    .map_or((String::new(), self.session.version()), |t| {
-                        (t.url.clone(), t.options.version)
-                    });
-                let session = if session_present { "session resumed" } else { "new session" };
+                let url = self.target.as_ref().map(|t| t.url.clone()).unwrap_or_default();
+                let session = if unknown {
+                    "persistent session; MQTT 3.1 does not say whether the broker kept it"
+                } else if session_present {
+                    "session resumed"
+                } else {
+                    "new session"
+                };
                 let assigned = assigned_client_id
                     .map(|id| format!(", client id “{id}” assigned by the broker"))
                     .unwrap_or_default();
@@ -81,6 +96,7 @@ impl Inner {
                     dup: p.dup,
                     payload: p.payload,
                     color,
+                    properties: p.properties,
                 };
                 ui.log.update_untracked(|l| l.push(m));
                 self.schedule_frame();

@@ -9,7 +9,7 @@ use std::rc::{Rc, Weak};
 use bytes::Bytes;
 use gloo_timers::callback::{Interval, Timeout};
 use leptos::prelude::*;
-use tern_codec::{DecodeConfig, QoS, TopicFilter};
+use tern_codec::{DecodeConfig, Props, PublishProperties, QoS, TopicFilter};
 
 use crate::browser::{self, now_ms};
 use crate::mqtt::backoff::Backoff;
@@ -139,14 +139,25 @@ impl Client {
         }
     }
 
-    pub fn publish(&self, topic: &str, payload: &str, qos: QoS, retain: bool) {
+    /// Publishes from the form; `properties` are already validated (MQTT 5 only).
+    pub fn publish(
+        &self,
+        topic: &str,
+        payload: &str,
+        qos: QoS,
+        retain: bool,
+        properties: Props<PublishProperties>,
+    ) {
         let mut inner = self.inner.borrow_mut();
         let ui = inner.ui;
         let note = match check_topic_name(topic) {
             Err(text) => Note { ok: false, text },
             Ok(name) => {
                 let payload = Bytes::copy_from_slice(payload.as_bytes());
-                match inner.session.publish(name, payload, qos, retain) {
+                match inner
+                    .session
+                    .publish_with(name, payload, qos, retain, properties)
+                {
                     Ok(()) => {
                         inner.flush(now_ms());
                         let waiting = match qos {

@@ -2,6 +2,7 @@
 
 use tern_codec::{
     ConnAck, Disconnect, Packet, Pid, PubResp, Publish, QoS, QosPid, ReasonCode, SubAck, UnsubAck,
+    Version,
 };
 
 use super::{Event, Flight, MAX_INFLIGHT, Phase, Session, SessionError};
@@ -85,7 +86,14 @@ impl Session {
                 .map(|s| s.to_string()),
             keep_alive: u16::try_from(self.keep_alive_ms / 1000).unwrap_or(u16::MAX),
         }];
-        if ack.session_present {
+        // MQTT 3.1's CONNACK has no Session Present flag (the first byte of its variable
+        // header is reserved, MQTT 3.1 section 3.2), while a 3.1 broker keeps the session of
+        // a client that connects without Clean Session (section 3.1, "Clean session flag")
+        // and both sides then redeliver unacknowledged messages. So a 3.1 client that asked
+        // for a persistent session resends as if the session were present: at worst a QoS 1
+        // duplicate, which QoS 1 allows, instead of a lost message.
+        let resume = ack.session_present || (self.version == Version::V3_1 && !self.clean_session);
+        if resume {
             self.resend_inflight();
         } else {
             // 5.0 [MQTT-3.2.2-5]: no session on the broker, so ours is discarded too.

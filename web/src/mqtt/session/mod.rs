@@ -11,11 +11,14 @@ use std::num::NonZeroU16;
 
 use bytes::Bytes;
 use tern_codec::{
-    Disconnect, Packet, Pid, PubResp, Publish, QoS, QosPid, ReasonCode, Subscribe,
-    SubscriptionOptions, TopicFilter, TopicName, Unsubscribe, Version,
+    Disconnect, Packet, Pid, Props, PubResp, Publish, PublishProperties, QoS, QosPid, ReasonCode,
+    Subscribe, SubscriptionOptions, TopicFilter, TopicName, Unsubscribe, Version,
 };
 
+mod events;
 mod incoming;
+
+pub use events::{Event, PublishError, SessionError};
 
 pub use super::options::{ConnectOptions, WillOptions};
 pub use incoming::granted_qos;
@@ -26,80 +29,6 @@ pub const CONNACK_TIMEOUT_MS: u64 = 10_000;
 pub const MAX_INFLIGHT: usize = 64;
 /// Upper bound on messages waiting for a free in-flight slot.
 pub const MAX_QUEUED: usize = 1_000;
-
-/// Something the view needs to know about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// CONNACK accepted the connection.
-    Connected {
-        session_present: bool,
-        /// MQTT 5: the identifier the broker assigned when we sent an empty one.
-        assigned_client_id: Option<String>,
-        /// The keep-alive actually in force (the broker may override ours in MQTT 5).
-        keep_alive: u16,
-    },
-    /// An application message for us (delivered once, even if the broker resends a QoS 2).
-    Message(Publish),
-    /// A QoS 1/2 message of ours completed its flow.
-    Delivered { topic: String, qos: QoS },
-    /// MQTT 5: the broker answered our PUBLISH with an error reason code.
-    PublishRejected { topic: String, reason: ReasonCode },
-    /// The answer to a SUBSCRIBE, one result per filter in request order.
-    SubAck {
-        filters: Vec<TopicFilter>,
-        results: Vec<Result<QoS, ReasonCode>>,
-    },
-    /// The answer to an UNSUBSCRIBE.
-    UnsubAck { filters: Vec<TopicFilter> },
-    /// Unacknowledged messages were dropped because the broker had no session for us.
-    Abandoned { count: usize },
-}
-
-/// Why the connection must be closed. The web layer closes the socket and explains it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SessionError {
-    /// CONNACK carried a refusal.
-    Refused {
-        reason: ReasonCode,
-        reason_string: Option<String>,
-    },
-    /// No CONNACK within [`CONNACK_TIMEOUT_MS`].
-    NoConnAck,
-    /// No PINGRESP in time after a PINGREQ: the connection is dead.
-    PingTimeout,
-    /// MQTT 5: the broker sent DISCONNECT.
-    ServerDisconnect {
-        reason: ReasonCode,
-        reason_string: Option<String>,
-    },
-    /// The broker broke a protocol rule; the text cites it.
-    Protocol(String),
-}
-
-impl SessionError {
-    /// The MQTT 5 reason code to put in our DISCONNECT, if we send one.
-    pub fn reason_code(&self) -> Option<ReasonCode> {
-        match self {
-            SessionError::Protocol(_) => Some(ReasonCode::ProtocolError),
-            SessionError::PingTimeout | SessionError::NoConnAck => {
-                Some(ReasonCode::KeepAliveTimeout)
-            }
-            SessionError::Refused { .. } | SessionError::ServerDisconnect { .. } => None,
-        }
-    }
-}
-
-/// Why a publish request was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PublishError {
-    NotConnected,
-    /// Too many messages already waiting for the broker.
-    QueueFull,
-    /// MQTT 5: above the Maximum QoS from CONNACK.
-    QosNotSupported(QoS),
-    /// MQTT 5: CONNACK said Retain Available = 0.
-    RetainNotSupported,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -124,6 +53,7 @@ struct Queued {
     payload: Bytes,
     qos: QoS,
     retain: bool,
+    properties: Props<PublishProperties>,
 }
 
 /// The client's protocol state. Lives across reconnects: that is what makes resend possible.
@@ -281,14 +211,27 @@ impl Session {
         (self.keep_alive_ms / 2).clamp(2_000, 30_000)
     }
 
-    /// Publish a message. QoS 0 goes out at once; QoS 1/2 wait for a free slot when the
-    /// broker's Receive Maximum is reached.
+    /// Publish a message without properties; see [`Session::publish_with`].
     pub fn publish(
         &mut self,
         topic: TopicName,
         payload: Bytes,
         qos: QoS,
         retain: bool,
+    ) -> Result<(), PublishError> {
+        self.publish_with(topic, payload, qos, retain, Props::none())
+    }
+
+    /// Publish a message. QoS 0 goes out at once; QoS 1/2 wait for a free slot when the
+    /// broker's Receive Maximum is reached. `properties` are sent only in MQTT 5, the one
+    /// version that has them (section 3.3.2.3).
+    pub fn publish_with(
+        &mut self,
+        topic: TopicName,
+        payload: Bytes,
+        qos: QoS,
+        retain: bool,
+        properties: Props<PublishProperties>,
     ) -> Result<(), PublishError> {
         if self.phase != Phase::Connected {
             return Err(PublishError::NotConnected);
@@ -299,9 +242,15 @@ impl Session {
         if retain && !self.retain_available {
             return Err(PublishError::RetainNotSupported);
         }
+        let properties = if self.version.is_v5() {
+            properties
+        } else {
+            Props::none()
+        };
         if qos == QoS::AtMostOnce {
             let mut p = Publish::new(topic, QosPid::AtMostOnce, payload);
             p.retain = retain;
+            p.properties = properties;
             self.outbox.push(Packet::Publish(p));
             return Ok(());
         }
@@ -313,6 +262,7 @@ impl Session {
             payload,
             qos,
             retain,
+            properties,
         });
         self.pump();
         Ok(())
@@ -393,6 +343,7 @@ impl Session {
             // [MQTT-4.3.2-1] / [MQTT-4.3.3-1]: a new message has DUP = 0 and an unused id.
             let mut p = Publish::new(q.topic, qos_pid, q.payload);
             p.retain = q.retain;
+            p.properties = q.properties;
             self.outbox.push(Packet::Publish(p.clone()));
             self.inflight.push_back((pid, Flight::Published(p)));
         }

@@ -49,3 +49,4 @@ fn publish_in(qos_pid: QosPid, dup: bool) -> Packet {
 
 mod connection;
 mod flows;
+mod versions;
