@@ -10,7 +10,7 @@ fn subscribe_all_versions() {
             (filter("a/+"), SubscriptionOptions::new(QoS::AtLeastOnce)),
             (filter("#"), SubscriptionOptions::default()),
         ],
-        properties: SubscribeProperties::default().into(),
+        properties: Default::default(),
     };
     let hex3 = "82 0C 000A 0003 612F2B 01 0001 23 00";
     check("SUBSCRIBE 3.1", V3_1, hex3, sub.clone().into());
@@ -45,7 +45,7 @@ fn suback_all_versions() {
     let ack = SubAck {
         pid: pid(10),
         reasons: vec![ReasonCode::GrantedQoS1, ReasonCode::UnspecifiedError],
-        properties: AckProperties::default().into(),
+        properties: Default::default(),
     };
     check("SUBACK 3.1", V3_1, "90 04 000A 01 80", ack.clone().into());
     check("SUBACK 3.1.1", V3_1_1, "90 04 000A 01 80", ack.into());
@@ -55,7 +55,7 @@ fn suback_all_versions() {
             ReasonCode::GrantedQoS2,
             ReasonCode::WildcardSubscriptionsNotSupported,
         ],
-        properties: AckProperties::default().into(),
+        properties: Default::default(),
     };
     check("SUBACK 5", V5, "90 05 000A 00 02 A2", ack5.clone().into());
     // [MQTT-3.9.3-2]: in 3.x every failure is 0x80.
@@ -67,7 +67,7 @@ fn unsubscribe_all_versions() {
     let un = Unsubscribe {
         pid: pid(11),
         filters: vec![filter("a")],
-        properties: UnsubscribeProperties::default().into(),
+        properties: Default::default(),
     };
     check(
         "UNSUBSCRIBE 3.1",
@@ -103,14 +103,14 @@ fn unsuback_all_versions() {
     let ack = UnsubAck {
         pid: pid(11),
         reasons: vec![],
-        properties: AckProperties::default().into(),
+        properties: Default::default(),
     };
     check("UNSUBACK 3.1", V3_1, "B0 02 000B", ack.clone().into());
     check("UNSUBACK 3.1.1", V3_1_1, "B0 02 000B", ack.into());
     let ack5 = UnsubAck {
         pid: pid(11),
         reasons: vec![ReasonCode::Success, ReasonCode::NoSubscriptionExisted],
-        properties: AckProperties::default().into(),
+        properties: Default::default(),
     };
     check("UNSUBACK 5", V5, "B0 05 000B 00 00 11", ack5.into());
 }

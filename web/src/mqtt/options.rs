@@ -68,6 +68,7 @@ impl ConnectOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tern_codec::Props;
 
     fn opts(version: Version, clean: bool) -> ConnectOptions {
         ConnectOptions {
@@ -99,11 +100,7 @@ mod tests {
         let will = c.will.unwrap();
         assert_eq!(will.topic.as_str(), "class/ann/status");
         assert_eq!((will.qos, will.retain), (QoS::AtLeastOnce, true));
-        assert_eq!(
-            c.properties,
-            ConnectProperties::default().into(),
-            "no properties in 3.1.1"
-        );
+        assert_eq!(c.properties, Props::none(), "no properties in 3.1.1");
     }
 
     #[test]
