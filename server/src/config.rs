@@ -3,7 +3,8 @@
 //! Keys use Mosquitto's option names where the knob is the same (`max_keepalive`,
 //! `max_packet_size`, `max_inflight_messages`, `max_queued_messages`, `max_connections`,
 //! `sys_interval`, `max_topic_alias`, `max_qos`, `retain_available`), so an operator can carry
-//! settings over from a `mosquitto.conf`. Durations are whole seconds in the file.
+//! settings over from a `mosquitto.conf`. Durations are whole seconds in the file. Security:
+//! `allow_anonymous`, `password_file`, `acl_file` (see `auth`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -53,6 +54,15 @@ pub struct Config {
     /// Whether a client may connect with a zero-length client id (Mosquitto
     /// `allow_zero_length_clientid`); when allowed the broker assigns one.
     pub allow_zero_length_clientid: bool,
+    /// Whether clients without a user name may connect (Mosquitto `allow_anonymous`).
+    /// Unset: `true` without a `password_file`, `false` with one (setting a password file
+    /// locks the broker down; set it to `true` explicitly to let anonymous clients in too).
+    pub allow_anonymous: Option<bool>,
+    /// Mosquitto password file (`mosquitto_passwd`): `user:$7$...` / `user:$6$...` lines.
+    pub password_file: Option<PathBuf>,
+    /// Mosquitto ACL file: `user`, `topic`, `pattern` lines. When set, everything it does
+    /// not grant is denied.
+    pub acl_file: Option<PathBuf>,
     /// How long a new connection has to send CONNECT.
     #[serde(with = "secs")]
     pub connect_timeout: Duration,
@@ -77,6 +87,9 @@ impl Default for Config {
             max_qos: 2,
             retain_available: true,
             allow_zero_length_clientid: true,
+            allow_anonymous: None,
+            password_file: None,
+            acl_file: None,
             connect_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(5),
         }
@@ -144,6 +157,11 @@ impl Config {
             .min(tokio::sync::Semaphore::MAX_PERMITS)
     }
 
+    /// `allow_anonymous` with its default applied (see the field).
+    pub fn effective_allow_anonymous(&self) -> bool {
+        self.allow_anonymous.unwrap_or(self.password_file.is_none())
+    }
+
     /// Highest QoS we grant, as the codec type.
     pub fn max_qos(&self) -> tern_codec::QoS {
         tern_codec::QoS::try_from(self.max_qos).unwrap_or(tern_codec::QoS::ExactlyOnce)
@@ -176,6 +194,21 @@ mod tests {
         assert_eq!(c.max_queued_messages, 5);
         assert_eq!(c.tcp.port(), 0);
         assert_eq!(c.max_inflight_messages, 20);
+    }
+
+    #[test]
+    fn allow_anonymous_defaults_to_false_once_a_password_file_is_set() {
+        assert!(Config::default().effective_allow_anonymous());
+        let c = Config::from_toml_str("password_file = \"/etc/mosquitto/passwd\"\n").unwrap();
+        assert!(!c.effective_allow_anonymous());
+        let c = Config::from_toml_str(
+            "password_file = \"p\"\nallow_anonymous = true\nacl_file = \"a\"\n",
+        )
+        .unwrap();
+        assert!(c.effective_allow_anonymous());
+        assert_eq!(c.acl_file, Some(PathBuf::from("a")));
+        let c = Config::from_toml_str("allow_anonymous = false\n").unwrap();
+        assert!(!c.effective_allow_anonymous());
     }
 
     #[test]

@@ -20,6 +20,20 @@ pub enum Error {
     ConfigParse { path: PathBuf, message: String },
     #[error("invalid configuration: {0}")]
     ConfigInvalid(String),
+    #[error("cannot read {what} {path}: {source}")]
+    AuthFileRead {
+        what: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    /// A `password_file` / `acl_file` the broker cannot use (`line` 0: the whole file).
+    #[error("invalid {what} {path} line {line}: {message}")]
+    AuthFile {
+        what: &'static str,
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),
 }

@@ -1,5 +1,6 @@
 //! The HTTP listener's routes: `GET /mqtt` upgrades to MQTT over WebSocket (section 6),
-//! `GET /healthz` answers "ok", everything else serves the built web UI with an
+//! `GET /healthz` answers "ok", `GET /metrics` is the Prometheus scrape endpoint
+//! (`metrics.rs`; always on, like `/healthz`), everything else serves the built web UI with an
 //! `index.html` fallback for client-side routes.
 
 use std::net::SocketAddr;
@@ -18,7 +19,7 @@ use tower_http::trace::TraceLayer;
 use crate::broker::Broker;
 use crate::session::{self, SessionContext, Transport};
 use crate::shutdown::Shutdown;
-use crate::ws;
+use crate::{metrics, ws};
 
 /// What the HTTP handlers need.
 #[derive(Clone)]
@@ -46,6 +47,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/mqtt", get(mqtt_upgrade))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .fallback_service(files)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -58,6 +60,13 @@ async fn index_fallback(State(state): State<AppState>) -> Response {
         Ok(body) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
         Err(_) => Html(NOT_BUILT).into_response(),
     }
+}
+
+/// The scrape: one short pass under the broker lock (`Broker::snapshot`), as `$SYS` does
+/// every `sys_interval`; the text is built after the lock is released.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = metrics::render(&state.broker);
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response()
 }
 
 async fn mqtt_upgrade(

@@ -6,7 +6,8 @@
 //! config.rs      Config: defaults, TOML file with Mosquitto option names, limits
 //! server.rs      Server::bind / run: listeners, background tasks, graceful shutdown
 //! tcp.rs         TCP accept loop (max_connections semaphore, accept back-off)
-//! http.rs        axum Router: /mqtt WebSocket upgrade, /healthz, web UI files
+//! http.rs        axum Router: /mqtt WebSocket upgrade, /healthz, /metrics, web UI files
+//! metrics.rs     /metrics: Prometheus text exposition of the $SYS statistics
 //! ws.rs          WebSocket <-> AsyncRead/AsyncWrite adapter (binary frames only)
 //! connection.rs  PacketReader / PacketWriter: buffered, cancel-safe framing via tern-codec
 //! session/       one task per client, shared by both transports:
@@ -15,7 +16,8 @@
 //!                routing, subscription trie, session lifecycle, flow control
 //!                (queue draining, publisher pacing, slow consumers), statistics
 //! store/         the store boundary: sessions, per-session queues, retained messages
-//! sys.rs         $SYS/broker/... topics
+//! auth/          allow_anonymous, password_file (mosquitto_passwd hashes), acl_file
+//! sys.rs         $SYS/broker/... topics (both it and metrics.rs read Broker::snapshot)
 //! shutdown.rs    CancellationToken + TaskTracker (covers WebSocket sessions too)
 //! ```
 //!
@@ -33,11 +35,13 @@
 //! ```
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod auth;
 pub mod broker;
 pub mod config;
 pub mod connection;
 mod error;
 pub mod http;
+pub mod metrics;
 mod server;
 mod session;
 pub mod shutdown;

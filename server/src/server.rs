@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::Auth;
 use crate::broker::Broker;
 use crate::config::Config;
 use crate::error::Error;
@@ -29,6 +30,9 @@ impl Server {
     /// Binds the MQTT/TCP and HTTP listeners (port 0 picks a free port).
     pub async fn bind(config: Config) -> Result<Server, Error> {
         config.validate()?;
+        // Security files first: a broken password or ACL file must stop start-up before
+        // any port is open.
+        let auth = Auth::load(&config)?;
         let bind = |what: &'static str, addr: SocketAddr| async move {
             let l = TcpListener::bind(addr)
                 .await
@@ -38,7 +42,7 @@ impl Server {
         };
         let (tcp, tcp_addr) = bind("mqtt", config.tcp).await?;
         let (http, http_addr) = bind("http", config.http).await?;
-        let broker = Broker::new(config.clone());
+        let broker = Broker::with_auth(config.clone(), auth);
         Ok(Server {
             config,
             tcp,

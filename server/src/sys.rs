@@ -3,14 +3,13 @@
 //! not see them [MQTT-4.7.2-1]; subscribe to `$SYS/#`.
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tern_codec::{QoS, TopicName};
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::{Broker, Message, Stats};
+use crate::broker::{Broker, Message};
 
 /// Exponentially damped per-minute rates over 1, 5 and 15 minutes, as Mosquitto computes
 /// its `load/...` topics.
@@ -71,10 +70,10 @@ impl SysPublisher {
         let now = Instant::now();
         let elapsed = now.duration_since(self.last_tick).as_secs_f64();
         self.last_tick = now;
-        let s = self.broker.stats();
-        let c = self.broker.counts();
-        let uptime = now.duration_since(self.broker.started()).as_secs();
-        let get = Stats::get;
+        // One gathering path for `$SYS` and `/metrics` (`Broker::snapshot`).
+        let snap = self.broker.snapshot();
+        let (s, c) = (snap.counters, snap.counts);
+        let uptime = snap.uptime.as_secs();
 
         let mut values: Vec<(String, String)> = vec![
             (
@@ -93,56 +92,48 @@ impl SysPublisher {
                 c.clients_disconnected.to_string(),
             ),
             ("clients/total".into(), c.clients_total.to_string()),
-            (
-                "clients/maximum".into(),
-                get(&s.clients_maximum).to_string(),
-            ),
-            (
-                "messages/received".into(),
-                get(&s.messages_received).to_string(),
-            ),
-            ("messages/sent".into(), get(&s.messages_sent).to_string()),
+            ("clients/maximum".into(), s.clients_maximum.to_string()),
+            ("clients/expired".into(), s.clients_expired.to_string()),
+            ("messages/received".into(), s.messages_received.to_string()),
+            ("messages/sent".into(), s.messages_sent.to_string()),
             ("messages/stored".into(), c.stored_messages.to_string()),
-            ("bytes/received".into(), get(&s.bytes_received).to_string()),
-            ("bytes/sent".into(), get(&s.bytes_sent).to_string()),
+            ("bytes/received".into(), s.bytes_received.to_string()),
+            ("bytes/sent".into(), s.bytes_sent.to_string()),
             (
                 "publish/messages/received".into(),
-                get(&s.publish_received).to_string(),
+                s.publish_received.to_string(),
             ),
-            (
-                "publish/messages/sent".into(),
-                get(&s.publish_sent).to_string(),
-            ),
+            ("publish/messages/sent".into(), s.publish_sent.to_string()),
             (
                 "publish/messages/dropped".into(),
-                get(&s.publish_dropped).to_string(),
+                s.publish_dropped.to_string(),
             ),
             (
                 "publish/bytes/received".into(),
-                get(&s.publish_bytes_received).to_string(),
+                s.publish_bytes_received.to_string(),
             ),
             (
                 "publish/bytes/sent".into(),
-                get(&s.publish_bytes_sent).to_string(),
+                s.publish_bytes_sent.to_string(),
             ),
             ("retained messages/count".into(), c.retained.to_string()),
             ("subscriptions/count".into(), c.subscriptions.to_string()),
             ("store/messages/count".into(), c.stored_messages.to_string()),
             ("store/messages/bytes".into(), c.stored_bytes.to_string()),
         ];
-        let loads: [(&'static str, &AtomicU64); 8] = [
-            ("messages/received", &s.messages_received),
-            ("messages/sent", &s.messages_sent),
-            ("publish/received", &s.publish_received),
-            ("publish/sent", &s.publish_sent),
-            ("publish/dropped", &s.publish_dropped),
-            ("bytes/received", &s.bytes_received),
-            ("bytes/sent", &s.bytes_sent),
-            ("connections", &s.connections),
+        let loads: [(&'static str, u64); 8] = [
+            ("messages/received", s.messages_received),
+            ("messages/sent", s.messages_sent),
+            ("publish/received", s.publish_received),
+            ("publish/sent", s.publish_sent),
+            ("publish/dropped", s.publish_dropped),
+            ("bytes/received", s.bytes_received),
+            ("bytes/sent", s.bytes_sent),
+            ("connections", s.connections),
         ];
-        for (name, counter) in loads {
+        for (name, total) in loads {
             let load = self.loads.entry(name).or_default();
-            load.update(get(counter), elapsed);
+            load.update(total, elapsed);
             for (avg, (_, suffix)) in load.avg.iter().zip(LOAD_WINDOWS) {
                 values.push((format!("load/{name}/{suffix}"), format!("{avg:.2}")));
             }

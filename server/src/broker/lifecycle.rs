@@ -9,7 +9,7 @@ use tern_codec::Pid;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::{Broker, Inflight, Message, SessionKey, State};
+use super::{Broker, Inflight, Message, SessionKey, State, Stats};
 use crate::store::{LiveConnection, PendingWill};
 
 /// How long a new connection waits for the connection it takes over to hand back its state.
@@ -96,6 +96,10 @@ impl Broker {
             if let Some(live) = live {
                 live.kick.cancel();
                 return Err(live.done);
+            }
+            if expired {
+                // Expired before the expiry task got to it: counted like one it ended.
+                Stats::add(&self.inner.stats.clients_expired, 1);
             }
             if req.clean_start || expired {
                 // Clean Start discards the old session [MQTT-3.1.2-4]; a delayed will is
@@ -244,6 +248,7 @@ impl Broker {
                 next = Some(next.map_or(w.at, |n| n.min(w.at)));
             }
         }
+        Stats::add(&self.inner.stats.clients_expired, expired.len() as u64);
         for key in expired {
             self.end_session(&mut st, key);
         }

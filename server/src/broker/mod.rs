@@ -23,9 +23,10 @@ use tokio::sync::{Notify, Semaphore};
 pub use flow::{Congestion, Published};
 pub use lifecycle::{Attached, ConnectRequest, Detach};
 pub use message::{Delivery, Inflight, Message, SessionKey};
-pub use stats::Stats;
+pub use stats::{Counters, OpenConnection, Snapshot, Stats};
 use subscriptions::{Match, Subscriber, SubscriptionTree, split_shared};
 
+use crate::auth::Auth;
 use crate::config::Config;
 use crate::store::{Pushed, RetainedStore, SessionStore};
 
@@ -38,6 +39,8 @@ pub struct Broker {
 struct Inner {
     state: Mutex<State>,
     config: Config,
+    /// Loaded `password_file` / `acl_file` (read by the session tasks, never under the lock).
+    auth: Auth,
     stats: Stats,
     /// Wakes the expiry task when an earlier deadline appears.
     timer: Notify,
@@ -67,10 +70,17 @@ pub struct Counts {
     pub subscriptions: u64,
     pub stored_messages: u64,
     pub stored_bytes: u64,
+    /// Messages waiting in session queues (connected and offline sessions).
+    pub queued_messages: u64,
 }
 
 impl Broker {
     pub fn new(config: Config) -> Broker {
+        Broker::with_auth(config, Auth::default())
+    }
+
+    /// A broker enforcing `auth` (see [`Auth::load`]).
+    pub fn with_auth(config: Config, auth: Auth) -> Broker {
         let permits = config.connection_permits();
         Broker {
             inner: Arc::new(Inner {
@@ -83,6 +93,7 @@ impl Broker {
                     next_deadline: None,
                 }),
                 config,
+                auth,
                 stats: Stats::default(),
                 timer: Notify::new(),
                 started: Instant::now(),
@@ -94,6 +105,11 @@ impl Broker {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Authentication and ACL settings.
+    pub fn auth(&self) -> &Auth {
+        &self.inner.auth
     }
 
     pub fn stats(&self) -> &Stats {
@@ -303,7 +319,7 @@ impl Broker {
             .collect()
     }
 
-    /// Counts for `$SYS`.
+    /// Counts for `$SYS` and `/metrics` (see [`Broker::snapshot`]).
     pub fn counts(&self) -> Counts {
         let st = self.lock();
         let total = st.sessions.len() as u64;
@@ -317,6 +333,7 @@ impl Broker {
             subscriptions: st.subs.len() as u64,
             stored_messages: (st.retained.len() + queued) as u64,
             stored_bytes: st.retained.bytes() as u64,
+            queued_messages: queued as u64,
         }
     }
 }

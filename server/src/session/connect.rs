@@ -14,7 +14,7 @@ use tern_codec::{
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::{Session, SessionContext};
+use super::{Session, SessionContext, auth};
 use crate::broker::{ConnectRequest, Message};
 use crate::config::PROTOCOL_MAX_PACKET_SIZE;
 use crate::connection::{PacketReader, PacketWriter, ReadError};
@@ -83,7 +83,7 @@ where
 }
 
 /// Why a CONNECT is refused: reason code and the rule, for the log and the v5 Reason String.
-type Refusal = (ReasonCode, &'static str);
+pub(super) type Refusal = (ReasonCode, &'static str);
 
 async fn accept<R, W>(
     c: Connect,
@@ -102,15 +102,30 @@ where
     writer.set_version(version);
     let v5 = version.is_v5();
 
+    let refuse = |writer: &mut PacketWriter<W>, (code, rule): Refusal| {
+        tracing::warn!(peer = %ctx.peer, transport = %ctx.transport, client_id = %c.client_id, username = ?c.username.as_deref(), reason = %code, "refusing connection: {rule}");
+        // Session Present 0 with any refusal [MQTT-3.2.2-4 (3.1.1), MQTT-3.2.2-6 (5.0)]; the
+        // connection is closed after the CONNACK [MQTT-3.2.2-5 (3.1.1), MQTT-3.2.2-7 (5.0)].
+        let mut ack = ConnAck::new(false, code);
+        if v5 && c.properties.request_problem_information != Some(false) {
+            ack.properties.reason_string = Some(rule.into());
+        }
+        let _ = writer.queue(&Packet::ConnAck(ack), broker.stats());
+    };
     let (client_id, assigned, keep_alive, server_keep_alive) = match check(&c, ctx) {
         Ok(v) => v,
-        Err((code, rule)) => {
-            tracing::warn!(peer = %ctx.peer, transport = %ctx.transport, client_id = %c.client_id, reason = %code, "refusing connection: {rule}");
-            let mut ack = ConnAck::new(false, code);
-            if v5 && c.properties.request_problem_information != Some(false) {
-                ack.properties.reason_string = Some(rule.into());
-            }
-            let _ = writer.queue(&Packet::ConnAck(ack), broker.stats());
+        Err(refusal) => {
+            refuse(writer, refusal);
+            return None;
+        }
+    };
+    // User name and password, then the will against the ACL (section 5.4.2); the password
+    // is never logged.
+    let username = c.username.as_deref();
+    let acl = match auth::admit(broker.auth(), &c, &client_id, username).await {
+        Ok(acl) => acl,
+        Err(refusal) => {
+            refuse(writer, refusal);
             return None;
         }
     };
@@ -212,6 +227,7 @@ where
         max_alias_out,
         aliases_out: HashMap::new(),
         problem_info: c.properties.request_problem_information != Some(false),
+        acl,
         notify: attached.notify,
         kick: attached.kick,
         done: attached.done,

@@ -10,6 +10,7 @@ use tern_codec::{
 use tokio::io::AsyncWrite;
 
 use super::{Close, Session};
+use crate::broker::subscriptions::split_shared;
 use crate::broker::{Message, Stats};
 use crate::connection::PacketWriter;
 
@@ -73,6 +74,11 @@ impl Session {
         let mut reason = ReasonCode::Success;
         if bad_format {
             reason = ReasonCode::PayloadFormatInvalid;
+        } else if !self.may_publish(&topic) {
+            // acl_file refuses: v5 PUBACK / PUBREC 0x87 (section 3.4.2.1, 3.5.2.1); 3.1.1 has
+            // no way to say so, so the message is acknowledged as usual and dropped
+            // [MQTT-3.3.5-2], as Mosquitto does (`ack` sends Success to 3.1.1 clients).
+            reason = ReasonCode::NotAuthorized;
         } else if !sys {
             // The decoded block is reused (no copy, no new allocation); Topic Alias and
             // Message Expiry are per hop and recomputed on delivery.
@@ -102,7 +108,8 @@ impl Session {
             // PUBACK after taking ownership [MQTT-4.3.2-2].
             QosPid::AtLeastOnce(pid) => self.send(w, &Packet::PubAck(self.ack(pid, reason))),
             QosPid::ExactlyOnce(pid) => {
-                if !reason.is_error() {
+                // A 3.1.1 client was told Success, so its flow continues with PUBREL.
+                if !reason.is_error() || !v5 {
                     self.incoming_qos2.push(pid);
                 }
                 self.send(w, &Packet::PubRec(self.ack(pid, reason)))
@@ -230,6 +237,13 @@ impl Session {
         let mut reasons = Vec::with_capacity(s.filters.len());
         let mut granted = Vec::with_capacity(s.filters.len());
         for (filter, mut options) in s.filters {
+            if !self.may_subscribe(split_shared(filter.as_str()).1) {
+                // Refused by the acl_file: v5 SUBACK 0x87, 3.1.1 0x80 Failure (section
+                // 3.9.3; the codec writes 0x80 for any error) [MQTT-3.9.3-1: one code per
+                // filter, in order].
+                reasons.push(ReasonCode::NotAuthorized);
+                continue;
+            }
             // Granted QoS = min(requested, maximum) [MQTT-3.8.4-8].
             options.qos = options.qos.min(max_qos);
             reasons.push(match options.qos {

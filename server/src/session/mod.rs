@@ -8,6 +8,7 @@
 //! `outbound` (messages to the client: in-flight window, packet ids, topic aliases,
 //! maximum packet size), `close` (why a connection ends and how that is told).
 
+mod auth;
 mod close;
 mod connect;
 mod flow;
@@ -28,7 +29,9 @@ use tokio::sync::{Notify, OwnedSemaphorePermit};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::{Broker, Congestion, Delivery, Inflight, Message, SessionKey, Stats};
+use crate::broker::{
+    Broker, Congestion, Delivery, Inflight, Message, OpenConnection, SessionKey, Stats,
+};
 use crate::connection::{PacketReader, PacketWriter};
 pub(crate) use close::Close;
 
@@ -109,6 +112,8 @@ pub(crate) struct Session {
     aliases_out: HashMap<ByteString, u16>,
     /// Whether reason strings / user properties may be sent on acks [MQTT-3.1.2-29].
     problem_info: bool,
+    /// This client's ACL; `None` without an `acl_file` (everything allowed).
+    acl: Option<Box<crate::auth::ClientAcl>>,
     notify: Arc<Notify>,
     kick: CancellationToken,
     done: CancellationToken,
@@ -133,6 +138,8 @@ where
 {
     let stats = ctx.broker.stats();
     Stats::add(&stats.connections, 1);
+    // `tern_connections_open{transport}` in /metrics; dropped with this future.
+    let _open = OpenConnection::new(ctx.broker.clone(), ctx.transport == Transport::WebSocket);
     let max_in = ctx.broker.config().effective_max_packet_size();
     let mut reader = PacketReader::new(reader, max_in);
     let mut writer = PacketWriter::new(writer);

@@ -45,6 +45,12 @@ impl Session {
         now: Instant,
     ) -> Result<(), Close> {
         let stats = self.broker.stats();
+        if !self.may_read(d.msg.topic.as_str()) {
+            // Not readable under the acl_file: never sent, whichever way it came (live,
+            // retained on SUBSCRIBE, a will, $SYS).
+            tracing::debug!(client_id = %self.client_id, topic = %d.msg.topic, "delivery denied by acl_file");
+            return Ok(());
+        }
         if d.msg.is_expired(now) {
             // Expired messages are not delivered [MQTT-3.3.2-5].
             Stats::add(&stats.publish_dropped, 1);

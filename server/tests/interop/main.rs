@@ -2,11 +2,13 @@
 //! third-party clients as child processes — `mosquitto_pub`/`mosquitto_sub` (TCP),
 //! paho-mqtt for Python (TCP and WebSocket, MQTT 3.1.1 and 5) and MQTT.js (WebSocket,
 //! MQTT 3.1.1 and 5). Each completes QoS 0/1/2 round trips, a retained-message scenario and
-//! a will scenario. A missing peer fails the test with a hint to run `cargo xtask setup`.
+//! a will scenario; mosquitto_pub/sub also log in against a `mosquitto_passwd` file and an
+//! ACL (`mosquitto_auth.rs`). A missing peer fails the test with a hint to run `cargo xtask setup`.
 
 #[allow(dead_code)]
 #[path = "../conformance/harness/broker.rs"]
 mod broker;
+mod mosquitto_auth;
 mod mosquitto_clients;
 mod peer;
 
@@ -60,6 +62,8 @@ interop_tests! {
     mosquitto_tcp_v5_qos_round_trip => mosquitto_clients::qos_round_trip("mqttv5");
     mosquitto_tcp_v5_retained => mosquitto_clients::retained("mqttv5");
     mosquitto_tcp_v5_will => mosquitto_clients::will("mqttv5");
+    mosquitto_tcp_v3_1_1_password_file_and_acl => mosquitto_auth::password_and_acl("mqttv311");
+    mosquitto_tcp_v5_password_file_and_acl => mosquitto_auth::password_and_acl("mqttv5");
 
     paho_tcp_v3_1_1_qos_round_trip => paho("tcp", "311", "qos");
     paho_tcp_v3_1_1_retained => paho("tcp", "311", "retain");
