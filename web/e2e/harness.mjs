@@ -32,12 +32,13 @@ const STDOUT_HTTP = /^tern: http listening on http:\/\/([\d.]+):(\d+) /;
 
 /**
  * Starts `tern` on 127.0.0.1 (port 0 unless given) serving TERN_DIST, and waits for the two
- * start-up lines on stdout. Returns { tcpPort, httpPort, url, stop(), restart() }.
+ * start-up lines on stdout. `args` are extra broker arguments (e.g. `['--config', file]`).
+ * Returns { tcpPort, httpPort, url, stop(), restart() }.
  */
-export async function startBroker({ tcpPort = 0, httpPort = 0 } = {}) {
+export async function startBroker({ tcpPort = 0, httpPort = 0, args = [] } = {}) {
   const bin = env('TERN_BIN');
   const dist = env('TERN_DIST');
-  const child = spawn(bin, ['--tcp', `127.0.0.1:${tcpPort}`, '--http', `127.0.0.1:${httpPort}`, '--web-root', dist], {
+  const child = spawn(bin, ['--tcp', `127.0.0.1:${tcpPort}`, '--http', `127.0.0.1:${httpPort}`, '--web-root', dist, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -87,7 +88,7 @@ export async function startBroker({ tcpPort = 0, httpPort = 0 } = {}) {
     /** Stops and starts again on the same ports (for the reconnect test). */
     async restart() {
       await broker.stop();
-      return startBroker({ tcpPort: broker.tcpPort, httpPort: broker.httpPort });
+      return startBroker({ tcpPort: broker.tcpPort, httpPort: broker.httpPort, args });
     },
   };
   return broker;
