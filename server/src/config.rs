@@ -4,7 +4,10 @@
 //! `max_packet_size`, `max_inflight_messages`, `max_queued_messages`, `max_connections`,
 //! `sys_interval`, `max_topic_alias`, `max_qos`, `retain_available`), so an operator can carry
 //! settings over from a `mosquitto.conf`. Durations are whole seconds in the file. Security:
-//! `allow_anonymous`, `password_file`, `acl_file` (see `auth`).
+//! `allow_anonymous`, `password_file`, `acl_file` (see `auth`). TLS: `certfile`, `keyfile`,
+//! `cafile`, `require_certificate` for the `tls` (MQTT) and `https` listeners (see `tls`).
+//! Persistence: `persistence`, `persistence_location`, `persistence_file`,
+//! `autosave_interval`, `autosave_on_changes` (see `store::persist`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -29,6 +32,22 @@ pub struct Config {
     pub http: SocketAddr,
     /// Directory with the built web UI (`index.html` + assets).
     pub web_root: PathBuf,
+    /// MQTT over TLS listener (conventionally port 8883); off unless set.
+    pub tls: Option<SocketAddr>,
+    /// HTTPS listener: the HTTP listener's routes over TLS (WebSocket as `wss://.../mqtt`);
+    /// off unless set.
+    pub https: Option<SocketAddr>,
+    /// PEM certificate chain (server certificate first) for the TLS listeners (Mosquitto
+    /// `certfile`).
+    pub certfile: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC) for `certfile` (Mosquitto `keyfile`).
+    pub keyfile: Option<PathBuf>,
+    /// PEM CA certificates that sign client certificates (Mosquitto `cafile`); used only with
+    /// `require_certificate = true`.
+    pub cafile: Option<PathBuf>,
+    /// Whether TLS clients must present a certificate signed by `cafile` (Mosquitto
+    /// `require_certificate`).
+    pub require_certificate: bool,
     /// Largest keep alive a client may ask for, in seconds; a v5 client asking for more (or
     /// for 0) is told the Server Keep Alive. 0 = no limit.
     pub max_keepalive: u16,
@@ -69,6 +88,20 @@ pub struct Config {
     /// Upper bound for graceful shutdown before remaining sessions are dropped.
     #[serde(with = "secs")]
     pub shutdown_timeout: Duration,
+    /// Save retained messages and persistent sessions to a snapshot file and load it at
+    /// start (Mosquitto `persistence`; see `store::persist`).
+    pub persistence: bool,
+    /// Directory of the snapshot file (Mosquitto `persistence_location`); unset = the
+    /// current directory, as in Mosquitto.
+    pub persistence_location: Option<PathBuf>,
+    /// File name of the snapshot (Mosquitto `persistence_file`).
+    pub persistence_file: PathBuf,
+    /// Seconds between autosaves, 0 = only on shutdown (Mosquitto `autosave_interval`); with
+    /// `autosave_on_changes` the number of changes between saves instead.
+    pub autosave_interval: u64,
+    /// Count changes (retained messages stored, messages queued for offline clients,
+    /// subscription changes) instead of seconds (Mosquitto `autosave_on_changes`).
+    pub autosave_on_changes: bool,
 }
 
 impl Default for Config {
@@ -77,6 +110,12 @@ impl Default for Config {
             tcp: SocketAddr::from(([127, 0, 0, 1], 1883)),
             http: SocketAddr::from(([127, 0, 0, 1], 8080)),
             web_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../dist")),
+            tls: None,
+            https: None,
+            certfile: None,
+            keyfile: None,
+            cafile: None,
+            require_certificate: false,
             max_keepalive: 65535,
             max_packet_size: 0,
             max_inflight_messages: 20,
@@ -92,6 +131,11 @@ impl Default for Config {
             acl_file: None,
             connect_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(5),
+            persistence: false,
+            persistence_location: None,
+            persistence_file: PathBuf::from("tern.db"),
+            autosave_interval: 1800,
+            autosave_on_changes: false,
         }
     }
 }
@@ -162,6 +206,14 @@ impl Config {
         self.allow_anonymous.unwrap_or(self.password_file.is_none())
     }
 
+    /// Full path of the snapshot file (`persistence_location` / `persistence_file`).
+    pub fn persistence_path(&self) -> PathBuf {
+        match &self.persistence_location {
+            Some(dir) => dir.join(&self.persistence_file),
+            None => self.persistence_file.clone(),
+        }
+    }
+
     /// Highest QoS we grant, as the codec type.
     pub fn max_qos(&self) -> tern_codec::QoS {
         tern_codec::QoS::try_from(self.max_qos).unwrap_or(tern_codec::QoS::ExactlyOnce)
@@ -209,6 +261,39 @@ mod tests {
         assert_eq!(c.acl_file, Some(PathBuf::from("a")));
         let c = Config::from_toml_str("allow_anonymous = false\n").unwrap();
         assert!(!c.effective_allow_anonymous());
+    }
+
+    #[test]
+    fn persistence_keys_use_mosquitto_names() {
+        let c = Config::default();
+        assert!(!c.persistence);
+        assert_eq!(c.autosave_interval, 1800);
+        assert_eq!(c.persistence_path(), PathBuf::from("tern.db"));
+        let c = Config::from_toml_str(
+            "persistence = true\npersistence_location = \"/var/lib/tern\"\n\
+             persistence_file = \"b.db\"\nautosave_interval = 0\nautosave_on_changes = true\n",
+        )
+        .unwrap();
+        assert!(c.persistence && c.autosave_on_changes);
+        assert_eq!(c.autosave_interval, 0);
+        assert_eq!(c.persistence_path(), PathBuf::from("/var/lib/tern/b.db"));
+    }
+
+    #[test]
+    fn tls_keys_use_mosquitto_names() {
+        let c = Config::from_toml_str(
+            "tls = \"0.0.0.0:8883\"\nhttps = \"0.0.0.0:8443\"\ncertfile = \"c.pem\"\n\
+             keyfile = \"k.pem\"\ncafile = \"ca.pem\"\nrequire_certificate = true\n",
+        )
+        .unwrap();
+        assert_eq!(c.tls, Some(SocketAddr::from(([0, 0, 0, 0], 8883))));
+        assert_eq!(c.https, Some(SocketAddr::from(([0, 0, 0, 0], 8443))));
+        assert_eq!(c.certfile, Some(PathBuf::from("c.pem")));
+        assert_eq!(c.keyfile, Some(PathBuf::from("k.pem")));
+        assert_eq!(c.cafile, Some(PathBuf::from("ca.pem")));
+        assert!(c.require_certificate);
+        let d = Config::default();
+        assert_eq!((d.tls, d.https, d.require_certificate), (None, None, false));
     }
 
     #[test]

@@ -34,6 +34,22 @@ pub enum Error {
         line: usize,
         message: String,
     },
+    /// The `persistence_file` cannot be loaded or written.
+    #[error("persistence file {path}: {message}")]
+    Persistence { path: PathBuf, message: String },
+    #[error("cannot read {what} {path}: {source}")]
+    TlsFileRead {
+        what: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    /// A `certfile` / `keyfile` / `cafile` the TLS listeners cannot use.
+    #[error("invalid {what} {path}: {message}")]
+    TlsFile {
+        what: &'static str,
+        path: PathBuf,
+        message: String,
+    },
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),
 }

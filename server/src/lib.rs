@@ -8,6 +8,7 @@
 //! tcp.rs         TCP accept loop (max_connections semaphore, accept back-off)
 //! http.rs        axum Router: /mqtt WebSocket upgrade, /healthz, /metrics, web UI files
 //! metrics.rs     /metrics: Prometheus text exposition of the $SYS statistics
+//! tls/           certfile/keyfile/cafile (rustls, ring); mqtts and https accept loops
 //! ws.rs          WebSocket <-> AsyncRead/AsyncWrite adapter (binary frames only)
 //! connection.rs  PacketReader / PacketWriter: buffered, cancel-safe framing via tern-codec
 //! session/       one task per client, shared by both transports:
@@ -16,6 +17,7 @@
 //!                routing, subscription trie, session lifecycle, flow control
 //!                (queue draining, publisher pacing, slow consumers), statistics
 //! store/         the store boundary: sessions, per-session queues, retained messages
+//!                persist/: snapshot file (persistence, autosave, load at start)
 //! auth/          allow_anonymous, password_file (mosquitto_passwd hashes), acl_file
 //! sys.rs         $SYS/broker/... topics (both it and metrics.rs read Broker::snapshot)
 //! shutdown.rs    CancellationToken + TaskTracker (covers WebSocket sessions too)
@@ -48,6 +50,7 @@ pub mod shutdown;
 pub mod store;
 pub mod sys;
 mod tcp;
+pub mod tls;
 pub mod ws;
 
 pub use config::Config;

@@ -32,6 +32,19 @@ struct Cli {
     /// HTTP listen address (WebSocket at /mqtt, web UI at /) [default: 127.0.0.1:8080]
     #[arg(long, value_name = "ADDR:PORT")]
     http: Option<SocketAddr>,
+    /// MQTT over TLS listen address, e.g. 0.0.0.0:8883 (needs --certfile and --keyfile)
+    #[arg(long, value_name = "ADDR:PORT")]
+    tls: Option<SocketAddr>,
+    /// HTTPS listen address: the HTTP routes over TLS, WebSocket at wss://.../mqtt (needs
+    /// --certfile and --keyfile)
+    #[arg(long, value_name = "ADDR:PORT")]
+    https: Option<SocketAddr>,
+    /// PEM certificate chain for --tls and --https (config key certfile)
+    #[arg(long, value_name = "FILE")]
+    certfile: Option<PathBuf>,
+    /// PEM private key of the certificate (config key keyfile)
+    #[arg(long, value_name = "FILE")]
+    keyfile: Option<PathBuf>,
     /// Directory with the built web UI [default: the workspace's dist/]
     #[arg(long, value_name = "DIR")]
     web_root: Option<PathBuf>,
@@ -61,6 +74,18 @@ async fn main() -> anyhow::Result<()> {
     if let Some(addr) = cli.http {
         config.http = addr;
     }
+    if let Some(addr) = cli.tls {
+        config.tls = Some(addr);
+    }
+    if let Some(addr) = cli.https {
+        config.https = Some(addr);
+    }
+    if let Some(file) = cli.certfile {
+        config.certfile = Some(file);
+    }
+    if let Some(file) = cli.keyfile {
+        config.keyfile = Some(file);
+    }
     if let Some(dir) = cli.web_root {
         config.web_root = dir;
     }
@@ -74,6 +99,15 @@ async fn main() -> anyhow::Result<()> {
         out,
         "tern: http listening on http://{http} (websocket ws://{http}/mqtt, web ui http://{http}/)"
     )?;
+    if let Some(tls) = server.tls_addr() {
+        writeln!(out, "tern: mqtts listening on tls://{tls}")?;
+    }
+    if let Some(https) = server.https_addr() {
+        writeln!(
+            out,
+            "tern: https listening on https://{https} (websocket wss://{https}/mqtt)"
+        )?;
+    }
     out.flush().context("flushing stdout")?;
     drop(out);
 

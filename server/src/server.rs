@@ -1,5 +1,6 @@
-//! [`Server`]: binds both listeners, runs the accept loops and background tasks, and shuts
-//! everything down gracefully within `shutdown_timeout`.
+//! [`Server`]: binds the listeners (MQTT/TCP and HTTP always; MQTT/TLS and HTTPS when
+//! configured), runs the accept loops and background tasks, and shuts everything down
+//! gracefully within `shutdown_timeout`.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -14,6 +15,8 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::http::{self, AppState};
 use crate::shutdown::Shutdown;
+use crate::store::persist;
+use crate::tls::{self, TlsAcceptors};
 use crate::{sys, tcp};
 
 /// A bound, not yet running broker.
@@ -23,16 +26,25 @@ pub struct Server {
     http: TcpListener,
     tcp_addr: SocketAddr,
     http_addr: SocketAddr,
+    /// The TLS listeners with their acceptors (both `None` without TLS).
+    tls: Option<(TcpListener, SocketAddr)>,
+    https: Option<(TcpListener, SocketAddr)>,
+    acceptors: Option<TlsAcceptors>,
     broker: Broker,
 }
 
 impl Server {
-    /// Binds the MQTT/TCP and HTTP listeners (port 0 picks a free port).
+    /// Binds the MQTT/TCP and HTTP listeners, and the MQTT/TLS and HTTPS ones when
+    /// configured (port 0 picks a free port).
     pub async fn bind(config: Config) -> Result<Server, Error> {
         config.validate()?;
         // Security files first: a broken password or ACL file must stop start-up before
         // any port is open.
         let auth = Auth::load(&config)?;
+        // And a persistence file that cannot be loaded: never start without its data.
+        let snapshot = persist::load(&config)?;
+        // So must an unusable certificate or key.
+        let acceptors = tls::acceptors(&config)?;
         let bind = |what: &'static str, addr: SocketAddr| async move {
             let l = TcpListener::bind(addr)
                 .await
@@ -42,13 +54,25 @@ impl Server {
         };
         let (tcp, tcp_addr) = bind("mqtt", config.tcp).await?;
         let (http, http_addr) = bind("http", config.http).await?;
+        let tls = match config.tls {
+            Some(addr) => Some(bind("mqtt tls", addr).await?),
+            None => None,
+        };
+        let https = match config.https {
+            Some(addr) => Some(bind("https", addr).await?),
+            None => None,
+        };
         let broker = Broker::with_auth(config.clone(), auth);
+        persist::restore(&broker, snapshot);
         Ok(Server {
             config,
             tcp,
             http,
             tcp_addr,
             http_addr,
+            tls,
+            https,
+            acceptors,
             broker,
         })
     }
@@ -59,6 +83,16 @@ impl Server {
 
     pub fn http_addr(&self) -> SocketAddr {
         self.http_addr
+    }
+
+    /// The MQTT-over-TLS listener's address, when configured.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls.as_ref().map(|(_, a)| *a)
+    }
+
+    /// The HTTPS listener's address, when configured.
+    pub fn https_addr(&self) -> Option<SocketAddr> {
+        self.https.as_ref().map(|(_, a)| *a)
     }
 
     /// The broker handle (for embedding and tests).
@@ -74,12 +108,16 @@ impl Server {
             config,
             tcp,
             http,
+            tls,
+            https,
+            acceptors,
             broker,
             ..
         } = self;
         let sd = Shutdown::new();
 
         let expiry = tokio::spawn(expiry_loop(broker.clone(), sd.token().clone()));
+        let autosave = tokio::spawn(persist::autosave_loop(broker.clone(), sd.token().clone()));
         let sys = tokio::spawn(sys::run(
             broker.clone(),
             config.sys_interval,
@@ -91,6 +129,27 @@ impl Server {
             shutdown: sd.clone(),
             web_root: Arc::new(config.web_root.clone()),
         });
+        // The TLS loops; their connections are tracked by `sd` like TCP sessions.
+        let mut tls_loops = Vec::new();
+        if let Some(acceptors) = acceptors {
+            if let Some((listener, _)) = tls {
+                tls_loops.push(tokio::spawn(tls::mqtts::accept_loop(
+                    listener,
+                    acceptors.mqtts.clone(),
+                    broker.clone(),
+                    sd.clone(),
+                )));
+            }
+            if let Some((listener, _)) = https {
+                tls_loops.push(tokio::spawn(tls::https::accept_loop(
+                    listener,
+                    acceptors.https,
+                    app.clone(),
+                    broker.clone(),
+                    sd.clone(),
+                )));
+            }
+        }
         let token = sd.token().clone();
         let mut serve = tokio::spawn(async move {
             axum::serve(
@@ -112,6 +171,9 @@ impl Server {
 
         let drain = async {
             let _ = accept.await;
+            for l in tls_loops {
+                let _ = l.await;
+            }
             if http_result.is_none() {
                 http_result = Some(serve.await);
             }
@@ -126,10 +188,13 @@ impl Server {
                 config.shutdown_timeout
             );
         }
-        // The in-memory sessions end with the server: delayed wills go out now.
-        broker.flush_pending_wills();
+        // The autosave task first (it finishes a save in progress): one writer at a time.
+        let _ = autosave.await;
+        // Saves the state (persistence) or sends the delayed wills of the ending sessions.
+        let saved = persist::shutdown(&broker).await;
         let _ = expiry.await;
         let _ = sys.await;
+        saved?;
         match http_result {
             Some(Ok(Err(e))) => Err(Error::Io(e)),
             _ => Ok(()),

@@ -79,7 +79,17 @@ fn binary_help_lists_the_flags() {
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    for flag in ["--tcp", "--http", "--web-root", "--config", "--help"] {
+    for flag in [
+        "--tcp",
+        "--http",
+        "--tls",
+        "--https",
+        "--certfile",
+        "--keyfile",
+        "--web-root",
+        "--config",
+        "--help",
+    ] {
         assert!(text.contains(flag), "{flag} missing from --help:\n{text}");
     }
 }

@@ -220,7 +220,7 @@ impl Broker {
         }
     }
 
-    fn publish_locked(&self, st: &mut State, msg: Message) {
+    pub(super) fn publish_locked(&self, st: &mut State, msg: Message) {
         let msg = Arc::new(msg);
         if msg.retain && self.inner.config.retain_available {
             st.retained.set(&msg);

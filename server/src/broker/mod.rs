@@ -9,6 +9,7 @@
 mod flow;
 mod lifecycle;
 mod message;
+mod persist;
 mod stats;
 pub mod subscriptions;
 
@@ -23,6 +24,7 @@ use tokio::sync::{Notify, Semaphore};
 pub use flow::{Congestion, Published};
 pub use lifecycle::{Attached, ConnectRequest, Detach};
 pub use message::{Delivery, Inflight, Message, SessionKey};
+pub use persist::Restored;
 pub use stats::{Counters, OpenConnection, Snapshot, Stats};
 use subscriptions::{Match, Subscriber, SubscriptionTree, split_shared};
 
@@ -47,6 +49,10 @@ struct Inner {
     started: Instant,
     next_conn_id: AtomicU64,
     connections: Arc<Semaphore>,
+    /// Changes since the last save, for `autosave_on_changes` (see `persist.rs`).
+    changes: AtomicU64,
+    /// Wakes the autosave task once `autosave_interval` changes accumulated.
+    autosave: Notify,
 }
 
 struct State {
@@ -99,6 +105,8 @@ impl Broker {
                 started: Instant::now(),
                 next_conn_id: AtomicU64::new(1),
                 connections: Arc::new(Semaphore::new(permits)),
+                changes: AtomicU64::new(0),
+                autosave: Notify::new(),
             }),
         }
     }
@@ -146,6 +154,9 @@ impl Broker {
         let mut st = self.lock();
         if msg.retain && retain_available {
             st.retained.set(&msg);
+            if !persist::is_sys(&msg) {
+                self.note_change();
+            }
         }
         let mut congestion = None;
         let matched = self.route(&mut st, &msg, &mut congestion);
@@ -226,8 +237,11 @@ impl Broker {
         let Some(s) = sessions.get_mut(key) else {
             return false;
         };
-        if s.live.is_none() && d.qos == QoS::AtMostOnce {
-            return true;
+        if s.live.is_none() {
+            if d.qos == QoS::AtMostOnce {
+                return true;
+            }
+            self.note_change();
         }
         match s.queue.push(d, self.inner.config.max_queued_messages) {
             Pushed::Queued => {}
@@ -261,6 +275,7 @@ impl Broker {
     ) {
         let now = Instant::now();
         let retain_available = self.inner.config.retain_available;
+        self.note_change();
         let mut st = self.lock();
         let mut retained = std::mem::take(&mut st.scratch_retained);
         for (filter, options) in filters {
@@ -306,6 +321,7 @@ impl Broker {
 
     /// Removes subscriptions; for each filter, whether it existed [MQTT-3.10.4-5].
     pub fn unsubscribe(&self, key: SessionKey, filters: &[TopicFilter]) -> Vec<bool> {
+        self.note_change();
         let mut st = self.lock();
         filters
             .iter()

@@ -3,10 +3,11 @@
 //! wills) and retained messages.
 //!
 //! The protocol code (`session`, `broker`) only uses the methods of [`SessionStore`],
-//! [`MessageQueue`] and [`RetainedStore`]; nothing else reaches into their maps. Today they
-//! are in memory. Durable storage replaces their internals (write-through on `set`/`create`/
-//! `remove`, load at start) without touching the protocol code.
+//! [`MessageQueue`] and [`RetainedStore`]; nothing else reaches into their maps. They are in
+//! memory; [`persist`] saves them to a snapshot file and loads them at start (Mosquitto's
+//! `persistence` model).
 
+pub mod persist;
 mod queue;
 mod retained;
 mod sessions;

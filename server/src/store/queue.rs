@@ -75,6 +75,11 @@ impl MessageQueue {
         self.items.len()
     }
 
+    /// The queued deliveries, oldest first (for snapshots).
+    pub fn iter(&self) -> impl Iterator<Item = &Delivery> {
+        self.items.iter()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }

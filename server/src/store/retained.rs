@@ -77,6 +77,12 @@ impl RetainedStore {
         }
     }
 
+    /// Every retained message not expired at `now`, `$` topics included (for snapshots).
+    pub fn all(&self, now: Instant, out: &mut Vec<Arc<Message>>) {
+        let mut expired = Vec::new();
+        all(&self.root, false, now, out, &mut expired);
+    }
+
     pub fn len(&self) -> usize {
         self.count
     }

@@ -9,8 +9,11 @@
 //! * [`Client`] is a minimal raw MQTT client over TCP or WebSocket (subprotocol `mqtt`)
 //!   built on `tern-codec`: send any [`Packet`], receive the next one with a deadline, check
 //!   that the broker closed the connection. It does no protocol logic of its own, so tests
-//!   see exactly what the broker sends.
+//!   see exactly what the broker sends. [`Client::tls`] / [`Client::wss`] do the same over
+//!   TLS (see [`certs`] for the test PKI).
 #![allow(dead_code)]
+
+pub mod certs;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -36,6 +39,9 @@ pub const DEADLINE: Duration = Duration::from_secs(5);
 pub struct TestServer {
     pub tcp: SocketAddr,
     pub http: SocketAddr,
+    /// The TLS listeners, when the config enables them.
+    pub tls: Option<SocketAddr>,
+    pub https: Option<SocketAddr>,
     pub config: Config,
     /// Web root with an `index.html`; removed when the server is dropped.
     pub web_root: tempfile::TempDir,
@@ -77,6 +83,7 @@ pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
         .await
         .expect("bind 127.0.0.1:0");
     let (tcp, http) = (server.tcp_addr(), server.http_addr());
+    let (tls, https) = (server.tls_addr(), server.https_addr());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(server.run(async move {
         let _ = rx.await;
@@ -84,6 +91,8 @@ pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
     TestServer {
         tcp,
         http,
+        tls,
+        https,
         config,
         web_root,
         shutdown: Some(tx),
@@ -119,9 +128,23 @@ impl Drop for TestServer {
     }
 }
 
+type TlsTcp = tokio_rustls::client::TlsStream<TcpStream>;
+
 enum Io {
     Tcp(TcpStream),
     Ws(Box<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>>),
+    Tls(Box<TlsTcp>),
+    Wss(Box<tokio_tungstenite::WebSocketStream<TlsTcp>>),
+}
+
+/// TCP connection + TLS handshake verifying the server as `localhost`.
+pub async fn tls_stream(
+    addr: SocketAddr,
+    connector: &tokio_rustls::TlsConnector,
+) -> std::io::Result<TlsTcp> {
+    let s = TcpStream::connect(addr).await?;
+    s.set_nodelay(true)?;
+    connector.connect(certs::localhost(), s).await
 }
 
 /// A raw MQTT client for tests.
@@ -138,6 +161,48 @@ impl Client {
         s.set_nodelay(true).expect("nodelay");
         Client {
             io: Io::Tcp(s),
+            buf: BytesMut::new(),
+            version,
+        }
+    }
+
+    /// Opens a TLS connection (no CONNECT sent yet); panics if the handshake fails.
+    pub async fn tls(
+        addr: SocketAddr,
+        connector: &tokio_rustls::TlsConnector,
+        version: Version,
+    ) -> Client {
+        let s = tls_stream(addr, connector).await.expect("TLS handshake");
+        Client {
+            io: Io::Tls(Box::new(s)),
+            buf: BytesMut::new(),
+            version,
+        }
+    }
+
+    /// Opens a WebSocket over TLS to `wss://localhost:PORT/mqtt` offering subprotocol `mqtt`.
+    pub async fn wss(
+        addr: SocketAddr,
+        connector: &tokio_rustls::TlsConnector,
+        version: Version,
+    ) -> Client {
+        let s = tls_stream(addr, connector).await.expect("TLS handshake");
+        let url = format!("wss://localhost:{}/mqtt", addr.port());
+        let mut req = url.into_client_request().expect("wss url");
+        req.headers_mut()
+            .insert("Sec-WebSocket-Protocol", "mqtt".parse().expect("header"));
+        let (ws, resp) = tokio_tungstenite::client_async(req, s)
+            .await
+            .expect("wss handshake");
+        assert_eq!(
+            resp.headers()
+                .get("Sec-WebSocket-Protocol")
+                .and_then(|v| v.to_str().ok()),
+            Some("mqtt"),
+            "[MQTT-6.0.0-3] server must select the mqtt subprotocol"
+        );
+        Client {
+            io: Io::Wss(Box::new(ws)),
             buf: BytesMut::new(),
             version,
         }
@@ -194,6 +259,11 @@ impl Client {
                 .send(WsMessage::Binary(Bytes::copy_from_slice(bytes)))
                 .await
                 .expect("ws send"),
+            Io::Tls(s) => s.write_all(bytes).await.expect("tls write"),
+            Io::Wss(ws) => ws
+                .send(WsMessage::Binary(Bytes::copy_from_slice(bytes)))
+                .await
+                .expect("wss send"),
         }
     }
 
@@ -211,6 +281,20 @@ impl Client {
                 matches!(s.read_buf(&mut self.buf).await, Ok(n) if n > 0)
             }
             Io::Ws(ws) => loop {
+                match ws.next().await {
+                    Some(Ok(WsMessage::Binary(b))) => {
+                        self.buf.extend_from_slice(&b);
+                        return true;
+                    }
+                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+                    _ => return false,
+                }
+            },
+            Io::Tls(s) => {
+                self.buf.reserve(4096);
+                matches!(s.read_buf(&mut self.buf).await, Ok(n) if n > 0)
+            }
+            Io::Wss(ws) => loop {
                 match ws.next().await {
                     Some(Ok(WsMessage::Binary(b))) => {
                         self.buf.extend_from_slice(&b);

@@ -3,13 +3,20 @@
 //! paho-mqtt for Python (TCP and WebSocket, MQTT 3.1.1 and 5) and MQTT.js (WebSocket,
 //! MQTT 3.1.1 and 5). Each completes QoS 0/1/2 round trips, a retained-message scenario and
 //! a will scenario; mosquitto_pub/sub also log in against a `mosquitto_passwd` file and an
-//! ACL (`mosquitto_auth.rs`). A missing peer fails the test with a hint to run `cargo xtask setup`.
+//! ACL (`mosquitto_auth.rs`) and resume a persistent session across a tern restart
+//! with `persistence = true` (`mosquitto_persist.rs`); over TLS, mosquitto_pub/sub (`--cafile`) and paho-mqtt (mqtts
+//! and wss) verify a certificate generated at test time (`mosquitto_tls.rs`). A missing peer fails the test with a hint to run `cargo xtask setup`.
 
 #[allow(dead_code)]
 #[path = "../conformance/harness/broker.rs"]
 mod broker;
+#[allow(dead_code)]
+#[path = "../common/certs.rs"]
+mod certs;
 mod mosquitto_auth;
 mod mosquitto_clients;
+mod mosquitto_persist;
+mod mosquitto_tls;
 mod peer;
 
 use tokio::process::Command;
@@ -64,6 +71,14 @@ interop_tests! {
     mosquitto_tcp_v5_will => mosquitto_clients::will("mqttv5");
     mosquitto_tcp_v3_1_1_password_file_and_acl => mosquitto_auth::password_and_acl("mqttv311");
     mosquitto_tcp_v5_password_file_and_acl => mosquitto_auth::password_and_acl("mqttv5");
+    mosquitto_v3_1_1_persistent_session_survives_restart => mosquitto_persist::queued_messages_survive_restart("mqttv311");
+    mosquitto_v5_persistent_session_survives_restart => mosquitto_persist::queued_messages_survive_restart("mqttv5");
+    mosquitto_tls_v3_1_1_qos_round_trip => mosquitto_tls::mosquitto_round_trip("mqttv311");
+    mosquitto_tls_v5_qos_round_trip => mosquitto_tls::mosquitto_round_trip("mqttv5");
+    mosquitto_tls_rejects_an_untrusted_certificate => mosquitto_tls::mosquitto_rejects_an_untrusted_certificate();
+    paho_tls_v3_1_1_qos_round_trip => mosquitto_tls::paho("tcp", "311", "qos");
+    paho_tls_v5_will => mosquitto_tls::paho("tcp", "5", "will");
+    paho_wss_v5_qos_round_trip => mosquitto_tls::paho("websockets", "5", "qos");
 
     paho_tcp_v3_1_1_qos_round_trip => paho("tcp", "311", "qos");
     paho_tcp_v3_1_1_retained => paho("tcp", "311", "retain");

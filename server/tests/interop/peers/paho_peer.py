@@ -2,6 +2,7 @@
 
 Run by server/tests/interop/main.rs as
     python paho_peer.py --host H --port P --transport tcp|websockets --version 311|5 SCENARIO
+(plus --cafile CA.pem for TLS: mqtts, or wss with --transport websockets)
 with SCENARIO one of qos, retain, will. Prints "OK <scenario>" and exits 0 on success; any
 failed expectation exits 1 with the reason on stderr. Every wait is bounded.
 """
@@ -35,6 +36,9 @@ class Peer:
         self.c = mqtt.Client(CallbackAPIVersion.VERSION2, **kwargs)
         if args.transport == "websockets":
             self.c.ws_set_options(path="/mqtt")
+        if args.cafile:
+            # TLS verifying the broker's certificate (and host name) against the test CA.
+            self.c.tls_set(ca_certs=args.cafile)
         if will:
             topic, payload = will
             self.c.will_set(topic, payload, qos=1, retain=False)
@@ -132,7 +136,8 @@ def scenario_will(args):
     watcher.subscribe(f"{t}/will", 1)
     victim = subprocess.Popen(
         [sys.executable, __file__, "--host", args.host, "--port", str(args.port),
-         "--transport", args.transport, "--version", args.version, "victim"],
+         "--transport", args.transport, "--version", args.version, "victim"]
+        + (["--cafile", args.cafile] if args.cafile else []),
         stdout=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + TIMEOUT
@@ -167,6 +172,7 @@ def main():
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--transport", choices=["tcp", "websockets"], default="tcp")
     p.add_argument("--version", choices=["311", "5"], default="311")
+    p.add_argument("--cafile", default=None)
     p.add_argument("scenario", choices=["qos", "retain", "will", "victim"])
     args = p.parse_args()
     {"qos": scenario_qos, "retain": scenario_retain, "will": scenario_will,

@@ -1,0 +1,93 @@
+//! Persistence with real clients: `mosquitto_sub -c` (a persistent session, clean session 0
+//! / session expiry > 0) subscribes and goes away, `mosquitto_pub` publishes while it is
+//! offline, tern is shut down gracefully and started again on the same persistence
+//! directory, and the reconnecting `mosquitto_sub -c` receives what was queued, in order.
+
+use std::path::Path;
+use std::time::Duration;
+
+use tokio::process::Command;
+
+use crate::broker::{Broker, tern_only};
+use crate::peer::{on_path, run_ok};
+
+fn base(tool: &str, broker: &Broker, version: &str) -> Command {
+    let mut c = Command::new(on_path("stdbuf"));
+    c.arg("-oL").arg(on_path(tool));
+    c.args([
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &broker.tcp.port().to_string(),
+        "-V",
+        version,
+    ]);
+    c
+}
+
+async fn start_in(dir: &Path) -> Broker {
+    let dir = dir.to_owned();
+    Broker::with(move |c| {
+        c.persistence = true;
+        c.persistence_location = Some(dir);
+        c.sys_interval = Duration::ZERO;
+    })
+    .await
+}
+
+/// `mosquitto_sub -c -i ID -q 1` (with `-x` session expiry in MQTT 5) and extra arguments.
+fn durable_sub(broker: &Broker, version: &str, id: &str, extra: &[&str]) -> Command {
+    let mut c = base("mosquitto_sub", broker, version);
+    c.args(["-c", "-i", id, "-q", "1", "-t", "interop/persist/#"]);
+    if version == "mqttv5" {
+        c.args(["-x", "3600"]);
+    }
+    c.args(extra);
+    c
+}
+
+pub async fn queued_messages_survive_restart(version: &str) {
+    if tern_only("tern persistence restart") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let id = format!("mosq-durable-{version}");
+    let broker = start_in(dir.path()).await;
+    // -E: exit as soon as the subscription is acknowledged; the session stays.
+    run_ok(
+        "mosquitto_sub -c -E",
+        durable_sub(&broker, version, &id, &["-E"]),
+    )
+    .await;
+    for payload in ["first", "second", "third"] {
+        let mut c = base("mosquitto_pub", &broker, version);
+        c.args(["-t", "interop/persist/t", "-q", "1", "-m", payload]);
+        run_ok("mosquitto_pub", c).await;
+    }
+    broker
+        .shutdown(Duration::from_secs(10))
+        .await
+        .expect("graceful shutdown saves the state");
+
+    let broker = start_in(dir.path()).await;
+    let out = run_ok(
+        "mosquitto_sub -c after restart",
+        durable_sub(
+            &broker,
+            version,
+            &id,
+            &["-C", "3", "-W", "10", "-F", "MSG|%t|%q|%p"],
+        ),
+    )
+    .await;
+    let got: Vec<&str> = out.lines().filter(|l| l.starts_with("MSG|")).collect();
+    assert_eq!(
+        got,
+        [
+            "MSG|interop/persist/t|1|first",
+            "MSG|interop/persist/t|1|second",
+            "MSG|interop/persist/t|1|third",
+        ],
+        "queued messages after a restart, in order; output {out}"
+    );
+}

@@ -1,0 +1,114 @@
+//! Real clients over TLS against the `tls` (MQTT) and `https` (WebSocket) listeners, with a
+//! CA and a server certificate for `localhost` / `127.0.0.1` generated at test time:
+//! `mosquitto_pub` / `mosquitto_sub --cafile` round trip (both verify the certificate and
+//! the host name, as they do by default), and paho-mqtt with `tls_set(ca_certs=...)` over
+//! mqtts and wss.
+
+use std::net::SocketAddr;
+
+use tern_server::{Config, Server};
+use tokio::process::Command;
+use tokio::sync::oneshot;
+
+use crate::certs::{self, TestPki};
+use crate::peer::{Peer, on_path, python, run_ok, script};
+
+/// tern with both TLS listeners; stopped when dropped.
+pub struct TlsBroker {
+    pub tls: SocketAddr,
+    pub https: SocketAddr,
+    _stop: oneshot::Sender<()>,
+}
+
+pub async fn start(pki: &TestPki) -> TlsBroker {
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let config = Config {
+        tcp: any,
+        http: any,
+        tls: Some(any),
+        https: Some(any),
+        certfile: Some(pki.cert.clone()),
+        keyfile: Some(pki.key.clone()),
+        ..Config::default()
+    };
+    let server = Server::bind(config).await.expect("Server::bind with TLS");
+    let (tls, https) = (server.tls_addr().unwrap(), server.https_addr().unwrap());
+    let (stop, rx) = oneshot::channel::<()>();
+    tokio::spawn(server.run(async move {
+        let _ = rx.await;
+    }));
+    TlsBroker {
+        tls,
+        https,
+        _stop: stop,
+    }
+}
+
+/// `tool -h localhost -p PORT --cafile ca.pem -V version`, line-buffered (see
+/// `mosquitto_clients.rs`). `localhost`, not the IP: the clients check the name against the
+/// certificate.
+fn tool(name: &str, broker: &TlsBroker, pki: &TestPki, version: &str) -> Command {
+    let mut c = Command::new(on_path("stdbuf"));
+    c.arg("-oL").arg(on_path(name));
+    c.args(["-h", "localhost", "-p", &broker.tls.port().to_string()])
+        .arg("--cafile")
+        .arg(&pki.ca)
+        .args(["-V", version]);
+    c
+}
+
+pub async fn mosquitto_round_trip(version: &str) {
+    let pki = certs::generate();
+    let broker = start(&pki).await;
+    for qos in 0..=2u8 {
+        let topic = format!("interop/tls-{version}/q{qos}");
+        let mut sub = tool("mosquitto_sub", &broker, &pki, version);
+        sub.args(["-d", "-i", &format!("tls-sub-{qos}"), "-q", "2", "-C", "1"])
+            .args(["-F", "MSG|%t|%q|%p", "-t", &topic]);
+        let mut sub = Peer::spawn("mosquitto_sub --cafile", sub);
+        sub.line_containing("received SUBACK").await;
+        let mut publ = tool("mosquitto_pub", &broker, &pki, version);
+        publ.args(["-t", &topic, "-q", &qos.to_string(), "-m", "hello over tls"]);
+        run_ok(&format!("mosquitto_pub --cafile {topic}"), publ).await;
+        let line = sub.line_containing("MSG|").await;
+        assert_eq!(line, format!("MSG|{topic}|{qos}|hello over tls"));
+        assert!(sub.exit().await.success());
+    }
+}
+
+/// mosquitto_pub refuses a broker whose certificate it cannot verify: the TLS listener
+/// really presents the configured certificate, and the clients really check it.
+pub async fn mosquitto_rejects_an_untrusted_certificate() {
+    let pki = certs::generate();
+    let other = certs::generate();
+    let broker = start(&pki).await;
+    let mut publ = tool("mosquitto_pub", &broker, &other, "mqttv311");
+    publ.args(["-t", "x", "-m", "never"]);
+    let out = tokio::time::timeout(crate::peer::SCRIPT, publ.kill_on_drop(true).output())
+        .await
+        .expect("mosquitto_pub finished")
+        .expect("mosquitto_pub started");
+    assert!(
+        !out.status.success(),
+        "mosquitto_pub accepted a certificate from another CA"
+    );
+}
+
+/// paho-mqtt (`peers/paho_peer.py --cafile`), `transport` `tcp` (mqtts) or `websockets`
+/// (wss on the https listener).
+pub async fn paho(transport: &str, version: &str, scenario: &str) {
+    let pki = certs::generate();
+    let broker = start(&pki).await;
+    let port = match transport {
+        "tcp" => broker.tls.port(),
+        _ => broker.https.port(),
+    };
+    let mut c = Command::new(python());
+    c.arg(script("paho_peer.py"))
+        .args(["--host", "localhost", "--port", &port.to_string()])
+        .arg("--cafile")
+        .arg(&pki.ca)
+        .args(["--transport", transport, "--version", version, scenario]);
+    let out = run_ok(&format!("paho tls {transport} {version} {scenario}"), c).await;
+    assert!(out.contains(&format!("OK {scenario}")), "{out}");
+}
