@@ -17,6 +17,8 @@ const SYSTEM: &[(&str, &str)] = &[
     ("node", "nodejs"),
     ("npm", "npm"),
     ("python3", "python3"),
+    // Certificates for the wss browser test (web/e2e/wss.test.mjs).
+    ("openssl", "openssl"),
 ];
 
 pub const TRUNK_VERSION: &str = "0.22.1";
