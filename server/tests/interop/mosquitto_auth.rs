@@ -8,7 +8,7 @@ use std::process::Stdio;
 use tokio::process::Command;
 
 use crate::broker::Broker;
-use crate::peer::{Peer, SCRIPT, on_path, run_ok};
+use crate::peer::{Peer, SCRIPT, mosquitto, on_path, run_ok};
 
 const ACL: &str = "\
 user admin
@@ -20,11 +20,8 @@ topic deny interop/auth/secret
 ";
 
 fn client(tool: &str, broker: &Broker, version: &str, user: &str, pass: &str) -> Command {
-    // stdbuf: see mosquitto_clients.rs (line-buffered `-d` output).
-    let mut c = Command::new(on_path("stdbuf"));
-    c.arg("-oL").arg(on_path(tool));
-    c.args(["-h", "127.0.0.1", "-p", &broker.tcp.port().to_string()]);
-    c.args(["-V", version, "-u", user, "-P", pass]);
+    let mut c = mosquitto(tool, "127.0.0.1", broker.tcp.port(), version);
+    c.args(["-u", user, "-P", pass]);
     c
 }
 

@@ -6,25 +6,13 @@
 use tokio::process::Command;
 
 use crate::broker::Broker;
-use crate::peer::{Peer, on_path, run_ok};
+use crate::peer::{Peer, mosquitto, run_ok};
 
 const FORMAT: &str = "MSG|%t|%q|%r|%p";
 
-/// `tool` with the broker's address. Run under `stdbuf -oL` (coreutils): mosquitto_sub's
-/// `-d` log lines are otherwise block-buffered into the pipe and "received SUBACK" would only
-/// show up at exit.
+/// `tool` with the broker's TCP address.
 fn base(tool: &str, broker: &Broker, version: &str) -> Command {
-    let mut c = Command::new(on_path("stdbuf"));
-    c.arg("-oL").arg(on_path(tool));
-    c.args([
-        "-h",
-        "127.0.0.1",
-        "-p",
-        &broker.tcp.port().to_string(),
-        "-V",
-        version,
-    ]);
-    c
+    mosquitto(tool, "127.0.0.1", broker.tcp.port(), version)
 }
 
 /// A subscriber that prints `count` messages then exits; returned once its SUBACK arrived.

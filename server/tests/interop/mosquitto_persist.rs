@@ -9,20 +9,10 @@ use std::time::Duration;
 use tokio::process::Command;
 
 use crate::broker::{Broker, tern_only};
-use crate::peer::{on_path, run_ok};
+use crate::peer::{mosquitto, run_ok};
 
 fn base(tool: &str, broker: &Broker, version: &str) -> Command {
-    let mut c = Command::new(on_path("stdbuf"));
-    c.arg("-oL").arg(on_path(tool));
-    c.args([
-        "-h",
-        "127.0.0.1",
-        "-p",
-        &broker.tcp.port().to_string(),
-        "-V",
-        version,
-    ]);
-    c
+    mosquitto(tool, "127.0.0.1", broker.tcp.port(), version)
 }
 
 async fn start_in(dir: &Path) -> Broker {

@@ -11,7 +11,7 @@ use tokio::process::Command;
 use tokio::sync::oneshot;
 
 use crate::certs::{self, TestPki};
-use crate::peer::{Peer, on_path, python, run_ok, script};
+use crate::peer::{Peer, mosquitto, python, run_ok, script};
 
 /// tern with both TLS listeners; stopped when dropped.
 pub struct TlsBroker {
@@ -44,16 +44,11 @@ pub async fn start(pki: &TestPki) -> TlsBroker {
     }
 }
 
-/// `tool -h localhost -p PORT --cafile ca.pem -V version`, line-buffered (see
-/// `mosquitto_clients.rs`). `localhost`, not the IP: the clients check the name against the
-/// certificate.
+/// `tool -h localhost -p PORT -V version --cafile ca.pem`. `localhost`, not the IP: the
+/// clients check the name against the certificate.
 fn tool(name: &str, broker: &TlsBroker, pki: &TestPki, version: &str) -> Command {
-    let mut c = Command::new(on_path("stdbuf"));
-    c.arg("-oL").arg(on_path(name));
-    c.args(["-h", "localhost", "-p", &broker.tls.port().to_string()])
-        .arg("--cafile")
-        .arg(&pki.ca)
-        .args(["-V", version]);
+    let mut c = mosquitto(name, "localhost", broker.tls.port(), version);
+    c.arg("--cafile").arg(&pki.ca);
     c
 }
 

@@ -74,6 +74,16 @@ pub fn script(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A mosquitto client (`mosquitto_pub`, `mosquitto_sub`, ...) aimed at `host:port` with
+/// protocol `version`. Run under `stdbuf -oL` (coreutils): mosquitto_sub's `-d` log lines are
+/// otherwise block-buffered into the pipe and "received SUBACK" would only show up at exit.
+pub fn mosquitto(tool: &str, host: &str, port: u16, version: &str) -> Command {
+    let mut c = Command::new(on_path("stdbuf"));
+    c.arg("-oL").arg(on_path(tool));
+    c.args(["-h", host, "-p", &port.to_string(), "-V", version]);
+    c
+}
+
 /// Runs `cmd` to completion within [`SCRIPT`]; panics with its output unless it exits 0.
 /// Returns stdout.
 pub async fn run_ok(what: &str, mut cmd: Command) -> String {
