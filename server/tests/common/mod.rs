@@ -187,20 +187,11 @@ impl Client {
         version: Version,
     ) -> Client {
         let s = tls_stream(addr, connector).await.expect("TLS handshake");
-        let url = format!("wss://localhost:{}/mqtt", addr.port());
-        let mut req = url.into_client_request().expect("wss url");
-        req.headers_mut()
-            .insert("Sec-WebSocket-Protocol", "mqtt".parse().expect("header"));
+        let req = mqtt_ws_request(&format!("wss://localhost:{}/mqtt", addr.port()));
         let (ws, resp) = tokio_tungstenite::client_async(req, s)
             .await
             .expect("wss handshake");
-        assert_eq!(
-            resp.headers()
-                .get("Sec-WebSocket-Protocol")
-                .and_then(|v| v.to_str().ok()),
-            Some("mqtt"),
-            "[MQTT-6.0.0-3] server must select the mqtt subprotocol"
-        );
+        assert_mqtt_subprotocol(&resp);
         Client {
             io: Io::Wss(Box::new(ws)),
             buf: BytesMut::new(),
@@ -210,19 +201,10 @@ impl Client {
 
     /// Opens a WebSocket connection offering subprotocol `mqtt` (no CONNECT sent yet).
     pub async fn ws(url: &str, version: Version) -> Client {
-        let mut req = url.into_client_request().expect("ws url");
-        req.headers_mut()
-            .insert("Sec-WebSocket-Protocol", "mqtt".parse().expect("header"));
-        let (ws, resp) = tokio_tungstenite::connect_async(req)
+        let (ws, resp) = tokio_tungstenite::connect_async(mqtt_ws_request(url))
             .await
             .expect("ws connect");
-        assert_eq!(
-            resp.headers()
-                .get("Sec-WebSocket-Protocol")
-                .and_then(|v| v.to_str().ok()),
-            Some("mqtt"),
-            "[MQTT-6.0.0-3] server must select the mqtt subprotocol"
-        );
+        assert_mqtt_subprotocol(&resp);
         Client {
             io: Io::Ws(Box::new(ws)),
             buf: BytesMut::new(),
@@ -408,4 +390,22 @@ pub fn topic_(s: &str) -> TopicName {
 
 pub fn filter_(s: &str) -> TopicFilter {
     TopicFilter::new(s).expect("valid filter")
+}
+
+/// A WebSocket request for `url` offering subprotocol `mqtt`.
+fn mqtt_ws_request(url: &str) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let mut req = url.into_client_request().expect("ws url");
+    req.headers_mut()
+        .insert("Sec-WebSocket-Protocol", "mqtt".parse().expect("header"));
+    req
+}
+
+fn assert_mqtt_subprotocol(resp: &tokio_tungstenite::tungstenite::handshake::client::Response) {
+    assert_eq!(
+        resp.headers()
+            .get("Sec-WebSocket-Protocol")
+            .and_then(|v| v.to_str().ok()),
+        Some("mqtt"),
+        "[MQTT-6.0.0-3] server must select the mqtt subprotocol"
+    );
 }
