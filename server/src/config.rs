@@ -51,16 +51,52 @@ pub struct Config {
     /// Largest keep alive a client may ask for, in seconds; a v5 client asking for more (or
     /// for 0) is told the Server Keep Alive. 0 = no limit.
     pub max_keepalive: u16,
-    /// Largest packet accepted from and sent to a client, in bytes. 0 = protocol maximum.
+    /// Largest packet accepted from a client, in bytes (announced to v5 clients as the
+    /// Maximum Packet Size). A packet whose fixed header declares more is refused before its
+    /// body is read. Default 1 MiB (Mosquitto: unlimited). 0 = protocol maximum (256 MiB).
     pub max_packet_size: u32,
+    /// Most levels (`/`-separated) in a topic name or filter (Mosquitto's fixed
+    /// `TOPIC_HIERARCHY_LIMIT`, 200). Deeper ones are refused: SUBACK 0x8F / 0x80 per filter,
+    /// DISCONNECT 0x90 (v5) or close (3.1.1) for a PUBLISH or will. 0 = no limit.
+    pub max_topic_levels: usize,
     /// Outgoing QoS 1/2 messages in flight per client; also advertised as our Receive
     /// Maximum to v5 clients. Mosquitto default 20.
     pub max_inflight_messages: u16,
     /// Messages queued per client beyond the in-flight window (online or offline). Mosquitto
-    /// default 1000. When full, QoS 0 messages are dropped first.
+    /// default 1000. When full, QoS 0 messages are dropped first. 0 = no limit.
     pub max_queued_messages: usize,
-    /// Concurrent network connections over TCP and WebSocket together. -1 = no limit.
+    /// Bytes (topic + payload) queued per client, beside `max_queued_messages`; whichever is
+    /// reached first applies. A message is always queued into an empty queue. Default 8 MiB
+    /// (Mosquitto: unlimited). 0 = no limit.
+    pub max_queued_bytes: usize,
+    /// Subscriptions one session may hold; more are refused per filter with SUBACK 0x97
+    /// Quota exceeded (v5) / 0x80 (3.1.1). Default 1000 (EMQX `max_subscriptions`:
+    /// unlimited). 0 = no limit.
+    pub max_subscriptions: usize,
+    /// How long a persistent session whose client does not come back is kept (Mosquitto
+    /// `persistent_client_expiration`): 3.1.1 sessions with Clean Session 0, and v5 sessions
+    /// asking for longer (a v5 client is told the shorter Session Expiry Interval in
+    /// CONNACK). Seconds, or Mosquitto's `"<n>h|d|w|m|y"` (and `"<n>s"`). Default `"7d"`
+    /// (Mosquitto: never); `0` = never.
+    #[serde(with = "expiration")]
+    pub persistent_client_expiration: Option<Duration>,
+    /// Concurrent network connections on all listeners together (MQTT over TCP and TLS,
+    /// HTTP and HTTPS, WebSocket sessions included). -1 = as many as the process's
+    /// file-descriptor limit allows, less a reserve for files (the soft limit is raised to
+    /// the hard one at start).
     pub max_connections: i64,
+    /// Browser origins allowed to open the MQTT WebSocket besides the page's own (every
+    /// `http`/`https` listener address, and `localhost`/loopback forms), e.g.
+    /// `["https://app.example"]`; `"*"` allows any. Requests without an `Origin` header
+    /// (non-browser clients) are always allowed. Others get HTTP 403: a page on another site
+    /// must not use a visitor's access to this broker (cross-site WebSocket hijacking).
+    pub allowed_origins: Vec<String>,
+    /// Seconds an HTTP(S) connection may stay idle (no request in progress) before it is
+    /// closed; a request's header must arrive within `connect_timeout`.
+    #[serde(with = "secs")]
+    pub http_idle_timeout: Duration,
+    /// `/metrics` requires HTTP Basic credentials from the `password_file`.
+    pub metrics_auth: bool,
     /// Seconds between `$SYS` updates; 0 disables `$SYS`.
     #[serde(with = "secs")]
     pub sys_interval: Duration,
@@ -117,10 +153,17 @@ impl Default for Config {
             cafile: None,
             require_certificate: false,
             max_keepalive: 65535,
-            max_packet_size: 0,
+            max_packet_size: 1024 * 1024,
+            max_topic_levels: 200,
             max_inflight_messages: 20,
             max_queued_messages: 1000,
+            max_queued_bytes: 8 * 1024 * 1024,
+            max_subscriptions: 1000,
+            persistent_client_expiration: Some(Duration::from_secs(7 * 24 * 3600)),
             max_connections: -1,
+            allowed_origins: Vec::new(),
+            http_idle_timeout: Duration::from_secs(60),
+            metrics_auth: false,
             sys_interval: Duration::from_secs(10),
             max_topic_alias: 10,
             max_qos: 2,
@@ -183,6 +226,16 @@ impl Config {
         if self.max_connections == 0 || self.max_connections < -1 {
             return bad("max_connections must be -1 (no limit) or positive");
         }
+        for origin in &self.allowed_origins {
+            if origin != "*" && crate::http::origin::parse(origin).is_none() {
+                return Err(Error::ConfigInvalid(format!(
+                    "allowed_origins: {origin:?} is not an origin like \"https://host:port\" or \"*\""
+                )));
+            }
+        }
+        if self.metrics_auth && self.password_file.is_none() {
+            return bad("metrics_auth needs a password_file");
+        }
         Ok(())
     }
 
@@ -194,11 +247,23 @@ impl Config {
         }
     }
 
-    /// `max_connections` as a permit count for the connection semaphore.
+    /// `max_connections` as a permit count for the connection semaphore; -1 is derived from
+    /// the file-descriptor limit (see `limits::fd_connection_budget`).
     pub fn connection_permits(&self) -> usize {
         usize::try_from(self.max_connections)
-            .unwrap_or(tokio::sync::Semaphore::MAX_PERMITS)
+            .unwrap_or_else(|_| crate::limits::fd_connection_budget())
             .min(tokio::sync::Semaphore::MAX_PERMITS)
+    }
+
+    /// The Session Expiry Interval actually granted for a requested one (seconds), capped
+    /// by `persistent_client_expiration`; 0 stays 0.
+    pub fn granted_session_expiry(&self, requested: u32) -> u32 {
+        match self.persistent_client_expiration {
+            Some(cap) if requested > 0 => {
+                requested.min(u32::try_from(cap.as_secs()).unwrap_or(u32::MAX))
+            }
+            _ => requested,
+        }
     }
 
     /// `allow_anonymous` with its default applied (see the field).
@@ -217,6 +282,48 @@ impl Config {
     /// Highest QoS we grant, as the codec type.
     pub fn max_qos(&self) -> tern_codec::QoS {
         tern_codec::QoS::try_from(self.max_qos).unwrap_or(tern_codec::QoS::ExactlyOnce)
+    }
+}
+
+/// `persistent_client_expiration`: whole seconds, or Mosquitto's duration text (`"2h"`,
+/// `"7d"`, `"1w"`, `"1m"` = 30 days, `"1y"` = 365 days; `"30s"` as an extension); 0 = never.
+mod expiration {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Secs(u64),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let secs = match Raw::deserialize(d)? {
+            Raw::Secs(n) => n,
+            Raw::Text(t) => parse(&t).ok_or_else(|| {
+                D::Error::custom(format!(
+                    "persistent_client_expiration {t:?}: expected seconds or <n> followed by s, h, d, w, m or y"
+                ))
+            })?,
+        };
+        Ok((secs > 0).then(|| Duration::from_secs(secs)))
+    }
+
+    pub fn parse(t: &str) -> Option<u64> {
+        let t = t.trim();
+        let unit = match t.chars().last()? {
+            's' => 1,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
+            'm' => 30 * 86_400,
+            'y' => 365 * 86_400,
+            _ => return t.parse().ok(),
+        };
+        let n: u64 = t[..t.len() - 1].parse().ok()?;
+        n.checked_mul(unit)
     }
 }
 
@@ -305,11 +412,59 @@ mod tests {
     fn invalid_values_are_rejected() {
         assert!(Config::from_toml_str("max_qos = 3").is_err());
         assert!(Config::from_toml_str("max_connections = 0").is_err());
+        // -1: as many as the file-descriptor limit allows (less a reserve).
         assert_eq!(
             Config::from_toml_str("max_connections = -1")
                 .unwrap()
                 .connection_permits(),
-            tokio::sync::Semaphore::MAX_PERMITS
+            crate::limits::fd_connection_budget()
         );
+        assert!(Config::from_toml_str("allowed_origins = [\"evil\"]").is_err());
+        assert!(
+            Config::from_toml_str("metrics_auth = true").is_err(),
+            "needs a password_file"
+        );
+    }
+
+    #[test]
+    fn limit_keys_and_their_defaults() {
+        let d = Config::default();
+        assert_eq!(d.max_packet_size, 1024 * 1024);
+        assert_eq!(d.max_topic_levels, 200);
+        assert_eq!((d.max_queued_bytes, d.max_subscriptions), (8 << 20, 1000));
+        assert_eq!(
+            d.persistent_client_expiration,
+            Some(Duration::from_secs(7 * 86_400))
+        );
+        assert_eq!(d.http_idle_timeout, Duration::from_secs(60));
+        let c = Config::from_toml_str(
+            "max_topic_levels = 0\nmax_queued_bytes = 0\npersistent_client_expiration = \"2h\"\n\
+             allowed_origins = [\"https://app.example\", \"*\"]\n",
+        )
+        .unwrap();
+        assert_eq!((c.max_topic_levels, c.max_queued_bytes), (0, 0));
+        assert_eq!(
+            c.persistent_client_expiration,
+            Some(Duration::from_secs(7200))
+        );
+        for (text, secs) in [
+            ("\"1w\"", Some(604_800)),
+            ("\"1y\"", Some(31_536_000)),
+            ("90", Some(90)),
+            ("0", None),
+        ] {
+            let c =
+                Config::from_toml_str(&format!("persistent_client_expiration = {text}")).unwrap();
+            assert_eq!(
+                c.persistent_client_expiration,
+                secs.map(Duration::from_secs),
+                "{text}"
+            );
+        }
+        assert!(Config::from_toml_str("persistent_client_expiration = \"3x\"").is_err());
+        // A v5 session asking for "never" gets the cap; 0 stays 0.
+        assert_eq!(c.granted_session_expiry(u32::MAX), 7200);
+        assert_eq!(c.granted_session_expiry(60), 60);
+        assert_eq!(c.granted_session_expiry(0), 0);
     }
 }

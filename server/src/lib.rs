@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! config.rs      Config: defaults, TOML file with Mosquitto option names, limits
+//! limits.rs      bounds beyond one config value: topic depth, fd budget, TCP keepalive
 //! server.rs      Server::bind / run: listeners, background tasks, graceful shutdown
 //! tcp.rs         TCP accept loop (max_connections semaphore, accept back-off)
 //! http.rs        axum Router: /mqtt WebSocket upgrade, /healthz, /metrics, web UI files
@@ -43,6 +44,7 @@ pub mod config;
 pub mod connection;
 mod error;
 pub mod http;
+pub mod limits;
 pub mod metrics;
 mod server;
 mod session;

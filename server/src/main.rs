@@ -90,6 +90,9 @@ async fn main() -> anyhow::Result<()> {
         config.web_root = dir;
     }
 
+    // Before binding: `max_connections = -1` is derived from the descriptor limit.
+    let fds = tern_server::limits::raise_fd_limit();
+    tracing::debug!(fds, "file-descriptor limit");
     let server = Server::bind(config).await?;
     let shutdown = shutdown_signal()?;
     let (tcp, http) = (server.tcp_addr(), server.http_addr());

@@ -13,7 +13,8 @@ use crate::auth::Auth;
 use crate::broker::Broker;
 use crate::config::Config;
 use crate::error::Error;
-use crate::http::{self, AppState};
+use crate::http::origin::{self, OriginPolicy};
+use crate::http::{self, AppState, serve};
 use crate::shutdown::Shutdown;
 use crate::store::persist;
 use crate::tls::{self, TlsAcceptors};
@@ -112,6 +113,7 @@ impl Server {
             https,
             acceptors,
             broker,
+            http_addr: self_http_addr,
             ..
         } = self;
         let sd = Shutdown::new();
@@ -124,10 +126,17 @@ impl Server {
             sd.token().clone(),
         ));
         let accept = tokio::spawn(tcp::accept_loop(tcp, broker.clone(), sd.clone()));
+        let origins = OriginPolicy::new(
+            &config.allowed_origins,
+            self_http_addr,
+            https.as_ref().map(|(_, a)| *a),
+            origin::local_hostname(),
+        );
         let app = http::app(AppState {
             broker: broker.clone(),
             shutdown: sd.clone(),
             web_root: Arc::new(config.web_root.clone()),
+            origins: Arc::new(origins),
         });
         // The TLS loops; their connections are tracked by `sd` like TCP sessions.
         let mut tls_loops = Vec::new();
@@ -150,32 +159,17 @@ impl Server {
                 )));
             }
         }
-        let token = sd.token().clone();
-        let mut serve = tokio::spawn(async move {
-            axum::serve(
-                http,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(token.cancelled_owned())
-            .await
-        });
+        let serve = tokio::spawn(serve::accept_loop(http, app, broker.clone(), sd.clone()));
 
-        tokio::pin!(shutdown);
-        let mut http_result = None;
-        tokio::select! {
-            () = &mut shutdown => {}
-            r = &mut serve => http_result = Some(r),
-        }
+        shutdown.await;
         tracing::info!("shutting down");
         sd.trigger();
 
         let drain = async {
             let _ = accept.await;
+            let _ = serve.await;
             for l in tls_loops {
                 let _ = l.await;
-            }
-            if http_result.is_none() {
-                http_result = Some(serve.await);
             }
             sd.wait().await;
         };
@@ -194,11 +188,7 @@ impl Server {
         let saved = persist::shutdown(&broker).await;
         let _ = expiry.await;
         let _ = sys.await;
-        saved?;
-        match http_result {
-            Some(Ok(Err(e))) => Err(Error::Io(e)),
-            _ => Ok(()),
-        }
+        saved
     }
 }
 

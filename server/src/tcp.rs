@@ -35,6 +35,8 @@ pub(crate) async fn accept(
                 if let Err(e) = s.0.set_nodelay(true) {
                     tracing::debug!(peer = %s.1, error = %e, "set_nodelay failed");
                 }
+                // Half-open connections (a vanished client with keep alive 0) are reaped.
+                crate::limits::set_keepalive(&s.0);
                 return Some(s);
             }
             Err(e) => {

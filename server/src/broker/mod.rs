@@ -243,7 +243,11 @@ impl Broker {
             }
             self.note_change();
         }
-        match s.queue.push(d, self.inner.config.max_queued_messages) {
+        let config = &self.inner.config;
+        match s
+            .queue
+            .push(d, config.max_queued_messages, config.max_queued_bytes)
+        {
             Pushed::Queued => {}
             Pushed::DroppedNew | Pushed::DroppedOldQos0 => {
                 Stats::add(&self.inner.stats.publish_dropped, 1);
@@ -267,18 +271,34 @@ impl Broker {
 
     /// Adds subscriptions for `key` with the options already granted, then queues the
     /// matching retained messages as Retain Handling asks [MQTT-3.3.1-9, MQTT-3.8.4-4].
+    /// Returns, per filter, whether it was accepted: a new filter beyond
+    /// `max_subscriptions` is not (replacing an existing one always is).
     pub fn subscribe(
         &self,
         key: SessionKey,
         filters: &[(TopicFilter, SubscriptionOptions)],
         id: Option<NonZeroU32>,
-    ) {
+    ) -> Vec<bool> {
         let now = Instant::now();
         let retain_available = self.inner.config.retain_available;
+        let quota = match self.inner.config.max_subscriptions {
+            0 => usize::MAX,
+            n => n,
+        };
         self.note_change();
         let mut st = self.lock();
+        let mut accepted = Vec::with_capacity(filters.len());
         let mut retained = std::mem::take(&mut st.scratch_retained);
         for (filter, options) in filters {
+            let Some(s) = st.sessions.get(key) else {
+                accepted.push(false);
+                continue;
+            };
+            let ok = s.subscriptions.len() < quota || s.subscriptions.contains_key(filter.as_str());
+            accepted.push(ok);
+            if !ok {
+                continue;
+            }
             let existed = st.subs.insert(
                 filter.as_str(),
                 Subscriber {
@@ -288,7 +308,7 @@ impl Broker {
                 },
             );
             let Some(s) = st.sessions.get_mut(key) else {
-                break;
+                continue;
             };
             s.subscriptions
                 .insert(filter.as_str().into(), (*options, id));
@@ -317,6 +337,7 @@ impl Broker {
             }
         }
         st.scratch_retained = retained;
+        accepted
     }
 
     /// Removes subscriptions; for each filter, whether it existed [MQTT-3.10.4-5].

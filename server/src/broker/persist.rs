@@ -111,7 +111,7 @@ impl Broker {
                 .collect();
             for d in img.queue {
                 // No limit: the saved queue already respected `max_queued_messages`.
-                s.queue.push(d, 0);
+                s.queue.push(d, 0, 0);
             }
             s.inflight = img.inflight;
             s.incoming_qos2 = img.incoming_qos2;

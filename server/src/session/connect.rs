@@ -18,6 +18,7 @@ use super::{Session, SessionContext, auth};
 use crate::broker::{ConnectRequest, Message};
 use crate::config::PROTOCOL_MAX_PACKET_SIZE;
 use crate::connection::{PacketReader, PacketWriter, ReadError};
+use crate::limits;
 use crate::store::NEVER_EXPIRES;
 
 /// Reads CONNECT and answers it. `None` when the connection must close (CONNACK with a
@@ -130,13 +131,16 @@ where
         }
     };
 
-    let expiry = if v5 {
+    let requested = if v5 {
         c.properties.session_expiry_interval.unwrap_or(0)
     } else if c.clean_start {
         0
     } else {
         NEVER_EXPIRES
     };
+    // `persistent_client_expiration` bounds how long an abandoned session is kept; a v5
+    // client is told the value in force (section 3.2.2.3.2).
+    let expiry = config.granted_session_expiry(requested);
     let req = ConnectRequest {
         client_id: client_id.clone(),
         clean_start: c.clean_start,
@@ -147,7 +151,18 @@ where
         a = broker.connect(&req) => a,
     };
 
-    let receive_max_in = config.max_inflight_messages;
+    // Incoming QoS 2 messages awaiting PUBREL: a v5 client is told our Receive Maximum
+    // [MQTT-3.3.4-7]; a 3.x client is told nothing, so it gets `max_queued_messages` (the
+    // per-client message bound) before it is disconnected: each id is session state kept
+    // even while offline.
+    let receive_max_in = if v5 {
+        config.max_inflight_messages
+    } else {
+        match config.max_queued_messages {
+            0 => u16::MAX,
+            n => u16::try_from(n).unwrap_or(u16::MAX),
+        }
+    };
     let client_receive_max = c.properties.receive_maximum.unwrap_or(u16::MAX);
     let client_max_packet = c
         .properties
@@ -169,6 +184,7 @@ where
         props.assigned_client_identifier = assigned.then(|| client_id.clone());
         props.topic_alias_maximum = Some(max_alias_in).filter(|&n| n > 0);
         props.server_keep_alive = server_keep_alive;
+        props.session_expiry_interval = Some(expiry).filter(|&e| e != requested);
     }
     let ack = ConnAck {
         // Session Present only for a resumed session [MQTT-3.2.2-2, MQTT-3.2.2-3].
@@ -257,6 +273,13 @@ fn check(c: &Connect, ctx: &SessionContext) -> Result<Accepted, Refusal> {
         ));
     }
     if let Some(w) = &c.will {
+        if limits::too_many_levels(&w.topic, config.max_topic_levels) {
+            // v5 CONNACK 0x90; 3.x has no such code (CONNACK 3 Server unavailable).
+            return Err((
+                ReasonCode::TopicNameInvalid,
+                "will topic has more than max_topic_levels levels",
+            ));
+        }
         if w.qos > config.max_qos() {
             return Err((
                 ReasonCode::QoSNotSupported,

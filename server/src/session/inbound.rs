@@ -13,6 +13,7 @@ use super::{Close, Session};
 use crate::broker::subscriptions::split_shared;
 use crate::broker::{Message, Stats};
 use crate::connection::PacketWriter;
+use crate::limits;
 
 impl Session {
     pub(super) fn on_publish<W: AsyncWrite + Unpin>(
@@ -41,7 +42,16 @@ impl Session {
                 "[MQTT-3.3.4-6] PUBLISH from a client carries a Subscription Identifier",
             ));
         }
+        let max_levels = config.max_topic_levels;
         let topic = self.resolve_alias(&p)?;
+        if limits::too_many_levels(&topic, max_levels) {
+            // Deep topics cost routing and retained-store work per level; Mosquitto refuses
+            // beyond 200 the same way (3.1.1 has no code: the connection is closed).
+            return Err(Close::violation(
+                ReasonCode::TopicNameInvalid,
+                format!("PUBLISH topic has more than max_topic_levels ({max_levels}) levels"),
+            ));
+        }
 
         if let QosPid::ExactlyOnce(pid) = p.qos_pid
             && self.incoming_qos2.contains(&pid)
@@ -50,13 +60,14 @@ impl Session {
             // twice [MQTT-4.3.3-9, MQTT-4.3.3-10].
             return self.send(w, &Packet::PubRec(PubResp::new(pid)));
         }
-        if qos == QoS::ExactlyOnce
-            && v5
-            && self.incoming_qos2.len() >= usize::from(self.receive_max_in)
-        {
+        if qos == QoS::ExactlyOnce && self.incoming_qos2.len() >= usize::from(self.receive_max_in) {
             return Err(Close::violation(
                 ReasonCode::ReceiveMaximumExceeded,
-                "[MQTT-3.3.4-7] more QoS 2 PUBLISH in flight than our Receive Maximum",
+                if v5 {
+                    "[MQTT-3.3.4-7] more QoS 2 PUBLISH in flight than our Receive Maximum"
+                } else {
+                    "more QoS 2 PUBLISH awaiting PUBREL than max_queued_messages"
+                },
             ));
         }
 
@@ -233,11 +244,21 @@ impl Session {
         s: Subscribe,
         w: &mut PacketWriter<W>,
     ) -> Result<(), Close> {
-        let max_qos = self.broker.config().max_qos();
+        let config = self.broker.config();
+        let max_qos = config.max_qos();
         let mut reasons = Vec::with_capacity(s.filters.len());
         let mut granted = Vec::with_capacity(s.filters.len());
+        // Index in `reasons` of each granted filter, to apply the broker's quota verdict.
+        let mut slots = Vec::with_capacity(s.filters.len());
         for (filter, mut options) in s.filters {
-            if !self.may_subscribe(split_shared(filter.as_str()).1) {
+            let inner = split_shared(filter.as_str()).1;
+            if limits::too_many_levels(inner, config.max_topic_levels) {
+                // v5 SUBACK 0x8F Topic Filter invalid, 3.1.1 0x80 [MQTT-3.9.3-1].
+                tracing::warn!(client_id = %self.client_id, levels_max = config.max_topic_levels, "refusing SUBSCRIBE filter with more than max_topic_levels levels");
+                reasons.push(ReasonCode::TopicFilterInvalid);
+                continue;
+            }
+            if !self.may_subscribe(inner) {
                 // Refused by the acl_file: v5 SUBACK 0x87, 3.1.1 0x80 Failure (section
                 // 3.9.3; the codec writes 0x80 for any error) [MQTT-3.9.3-1: one code per
                 // filter, in order].
@@ -251,9 +272,23 @@ impl Session {
                 QoS::AtLeastOnce => ReasonCode::GrantedQoS1,
                 QoS::ExactlyOnce => ReasonCode::GrantedQoS2,
             });
+            slots.push(reasons.len() - 1);
             granted.push((filter, options));
         }
-        // SUBACK first, then the retained messages queued by `subscribe` [MQTT-3.8.4-1].
+        // The retained messages `subscribe` queues are pulled after this returns, so the
+        // SUBACK written below still goes out first [MQTT-3.8.4-1].
+        let accepted =
+            self.broker
+                .subscribe(self.key, &granted, s.properties.subscription_identifier);
+        for (slot, ok) in slots.into_iter().zip(accepted) {
+            if !ok {
+                // Over max_subscriptions: v5 0x97 Quota exceeded, 3.1.1 0x80.
+                reasons[slot] = ReasonCode::QuotaExceeded;
+            }
+        }
+        if reasons.contains(&ReasonCode::QuotaExceeded) {
+            tracing::warn!(client_id = %self.client_id, max = config.max_subscriptions, "refusing subscriptions beyond max_subscriptions");
+        }
         self.send(
             w,
             &Packet::SubAck(SubAck {
@@ -261,10 +296,7 @@ impl Session {
                 reasons,
                 properties: AckProperties::default().into(),
             }),
-        )?;
-        self.broker
-            .subscribe(self.key, &granted, s.properties.subscription_identifier);
-        Ok(())
+        )
     }
 
     pub(super) fn on_unsubscribe<W: AsyncWrite + Unpin>(
@@ -305,7 +337,7 @@ impl Session {
                     "[MQTT-3.14.2-2] DISCONNECT sets a Session Expiry Interval after CONNECT had 0",
                 );
             }
-            self.expiry = expiry;
+            self.expiry = self.broker.config().granted_session_expiry(expiry);
         }
         // Only a normal disconnection (0x00) discards the will [MQTT-3.14.4-3]; 0x04 asks
         // for it explicitly.

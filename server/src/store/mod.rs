@@ -14,4 +14,6 @@ mod sessions;
 
 pub use queue::{MessageQueue, Pushed};
 pub use retained::RetainedStore;
-pub use sessions::{LiveConnection, NEVER_EXPIRES, PendingWill, SessionStore, StoredSession};
+pub use sessions::{
+    KeyHasher, LiveConnection, NEVER_EXPIRES, PendingWill, SessionStore, StoredSession,
+};

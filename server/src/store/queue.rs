@@ -17,25 +17,48 @@ pub enum Pushed {
     DroppedOldQos0,
 }
 
-/// FIFO of deliveries with a length limit (`max_queued_messages`, 0 = no limit).
+/// FIFO of deliveries bounded by count (`max_queued_messages`) and by bytes
+/// (`max_queued_bytes`: topic + payload); 0 = no limit for either.
 #[derive(Debug, Default)]
 pub struct MessageQueue {
     items: VecDeque<Delivery>,
     qos0: usize,
+    bytes: usize,
+}
+
+/// Bytes a delivery counts against `max_queued_bytes`.
+fn cost(d: &Delivery) -> usize {
+    d.msg.topic.len() + d.msg.payload.len()
 }
 
 impl MessageQueue {
-    pub fn push(&mut self, d: Delivery, limit: usize) -> Pushed {
-        if limit == 0 || self.items.len() < limit {
+    pub fn push(&mut self, d: Delivery, max_messages: usize, max_bytes: usize) -> Pushed {
+        let fits = |q: &MessageQueue, extra: usize| {
+            (max_messages == 0 || q.items.len() < max_messages)
+                // An empty queue takes any one message, so a message larger than the byte
+                // bound still reaches an idle subscriber.
+                && (max_bytes == 0 || q.items.is_empty() || q.bytes + extra <= max_bytes)
+        };
+        let need = cost(&d);
+        if fits(self, need) {
             self.push_back(d);
             return Pushed::Queued;
         }
         if d.qos == QoS::AtMostOnce || self.qos0 == 0 {
             return Pushed::DroppedNew;
         }
-        if let Some(i) = self.items.iter().position(|x| x.qos == QoS::AtMostOnce) {
-            self.items.remove(i);
+        // QoS 0 makes room for QoS 1/2, oldest first, as long as that is enough.
+        while self.qos0 > 0 && !fits(self, need) {
+            let Some(i) = self.items.iter().position(|x| x.qos == QoS::AtMostOnce) else {
+                break;
+            };
+            if let Some(old) = self.items.remove(i) {
+                self.bytes -= cost(&old);
+            }
             self.qos0 -= 1;
+        }
+        if !fits(self, need) {
+            return Pushed::DroppedNew;
         }
         self.push_back(d);
         Pushed::DroppedOldQos0
@@ -45,7 +68,13 @@ impl MessageQueue {
         if d.qos == QoS::AtMostOnce {
             self.qos0 += 1;
         }
+        self.bytes += cost(&d);
         self.items.push_back(d);
+    }
+
+    /// Bytes queued (topic + payload), as counted against `max_queued_bytes`.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// QoS of the next message, if any.
@@ -58,6 +87,7 @@ impl MessageQueue {
         if d.qos == QoS::AtMostOnce {
             self.qos0 -= 1;
         }
+        self.bytes -= cost(&d);
         Some(d)
     }
 
@@ -67,6 +97,7 @@ impl MessageQueue {
         if n > 0 {
             self.items.retain(|d| d.qos != QoS::AtMostOnce);
             self.qos0 = 0;
+            self.bytes = self.items.iter().map(cost).sum();
         }
         n
     }
@@ -122,11 +153,11 @@ mod tests {
     #[test]
     fn full_queue_drops_qos0_first() {
         let mut q = MessageQueue::default();
-        assert_eq!(q.push(d(QoS::AtMostOnce, 1), 2), Pushed::Queued);
-        assert_eq!(q.push(d(QoS::AtLeastOnce, 2), 2), Pushed::Queued);
-        assert_eq!(q.push(d(QoS::AtMostOnce, 3), 2), Pushed::DroppedNew);
-        assert_eq!(q.push(d(QoS::ExactlyOnce, 4), 2), Pushed::DroppedOldQos0);
-        assert_eq!(q.push(d(QoS::ExactlyOnce, 5), 2), Pushed::DroppedNew);
+        assert_eq!(q.push(d(QoS::AtMostOnce, 1), 2, 0), Pushed::Queued);
+        assert_eq!(q.push(d(QoS::AtLeastOnce, 2), 2, 0), Pushed::Queued);
+        assert_eq!(q.push(d(QoS::AtMostOnce, 3), 2, 0), Pushed::DroppedNew);
+        assert_eq!(q.push(d(QoS::ExactlyOnce, 4), 2, 0), Pushed::DroppedOldQos0);
+        assert_eq!(q.push(d(QoS::ExactlyOnce, 5), 2, 0), Pushed::DroppedNew);
         let tags: Vec<u8> = std::iter::from_fn(|| q.pop())
             .map(|d| d.msg.payload[0])
             .collect();
@@ -145,10 +176,29 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            q.push(d(qos, i as u8), 0);
+            q.push(d(qos, i as u8), 0, 0);
         }
         assert_eq!(q.drop_qos0(), 2);
         assert_eq!(q.len(), 2);
         assert_eq!(q.pop().map(|d| d.msg.payload[0]), Some(1));
+    }
+
+    /// `max_queued_bytes` (topic + payload: 2 bytes per test message) beside the count.
+    #[test]
+    fn byte_limit_applies_beside_the_count_limit() {
+        let mut q = MessageQueue::default();
+        assert_eq!(q.push(d(QoS::AtMostOnce, 1), 0, 5), Pushed::Queued);
+        assert_eq!(q.push(d(QoS::AtLeastOnce, 2), 0, 5), Pushed::Queued);
+        assert_eq!(q.bytes(), 4);
+        assert_eq!(q.push(d(QoS::AtMostOnce, 3), 0, 5), Pushed::DroppedNew);
+        // QoS 1 pushes the QoS 0 message out to fit.
+        assert_eq!(q.push(d(QoS::AtLeastOnce, 4), 0, 5), Pushed::DroppedOldQos0);
+        assert_eq!(q.push(d(QoS::AtLeastOnce, 5), 0, 5), Pushed::DroppedNew);
+        assert_eq!((q.len(), q.bytes()), (2, 4));
+        q.pop();
+        q.pop();
+        assert_eq!(q.bytes(), 0);
+        // An empty queue takes a message larger than the bound.
+        assert_eq!(q.push(d(QoS::AtLeastOnce, 6), 0, 1), Pushed::Queued);
     }
 }

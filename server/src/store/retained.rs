@@ -16,12 +16,28 @@ struct Node {
 }
 
 impl Node {
+    #[cfg(test)]
     fn is_empty(&self) -> bool {
         self.children.is_empty() && self.message.is_none()
     }
 }
 
-/// The in-memory retained store. A durable implementation keeps the same methods.
+impl Drop for Node {
+    /// Frees a subtree without recursion: topics have as many levels as a client sends `/`,
+    /// and the derived drop recursed once per level (a 60,000-level retained topic aborted
+    /// the broker when its branch was freed).
+    fn drop(&mut self) {
+        if self.children.is_empty() {
+            return;
+        }
+        let mut stack: Vec<Node> = self.children.drain().map(|(_, n)| n).collect();
+        while let Some(mut node) = stack.pop() {
+            stack.extend(node.children.drain().map(|(_, n)| n));
+        }
+    }
+}
+
+/// The in-memory retained store. Every walk is iterative (see `Drop for Node`).
 #[derive(Debug, Default)]
 pub struct RetainedStore {
     root: Node,
@@ -35,11 +51,7 @@ impl RetainedStore {
     /// [MQTT-3.3.1-10, MQTT-3.3.1-11].
     pub fn set(&mut self, msg: &Arc<Message>) {
         if msg.payload.is_empty() {
-            let levels: Vec<&str> = msg.topic.split('/').collect();
-            if let Some(old) = remove_rec(&mut self.root, &levels) {
-                self.count -= 1;
-                self.bytes -= old.payload.len();
-            }
+            self.remove(&msg.topic);
             return;
         }
         // No allocation for levels that exist already (the common case: a topic updated
@@ -62,18 +74,53 @@ impl RetainedStore {
         self.bytes += msg.payload.len();
     }
 
+    /// Removes the retained message of `topic`, pruning the branch it leaves empty: one
+    /// read-only pass finds the deepest node that keeps other content, a second cuts below it.
+    fn remove(&mut self, topic: &str) -> Option<Arc<Message>> {
+        let mut node = &self.root;
+        let mut keep = 0;
+        for (depth, level) in topic.split('/').enumerate() {
+            if node.children.len() > 1 || node.message.is_some() {
+                keep = depth;
+            }
+            node = node.children.get(level)?;
+        }
+        node.message.as_ref()?;
+        let prune = node.children.is_empty();
+        let mut levels = topic.split('/');
+        let mut node = &mut self.root;
+        let old = if prune {
+            for level in levels.by_ref().take(keep) {
+                node = node.children.get_mut(level)?;
+            }
+            let mut branch = node.children.remove(levels.next()?)?;
+            // The message sits at the end of a chain of otherwise empty nodes.
+            let mut tip = &mut branch;
+            for level in levels {
+                tip = tip.children.get_mut(level)?;
+            }
+            tip.message.take()
+        } else {
+            for level in levels {
+                node = node.children.get_mut(level)?;
+            }
+            node.message.take()
+        };
+        if let Some(m) = &old {
+            self.count -= 1;
+            self.bytes -= m.payload.len();
+        }
+        old
+    }
+
     /// Appends the retained messages whose topic matches `filter` (an inner filter, never
     /// `$share/...`). Expired ones are removed on the way [MQTT-3.3.2-5].
     pub fn matching(&mut self, filter: &str, now: Instant, out: &mut Vec<Arc<Message>>) {
         let levels: Vec<&str> = filter.split('/').collect();
         let mut expired = Vec::new();
-        walk(&self.root, &levels, true, now, out, &mut expired);
+        walk(&self.root, &levels, now, out, &mut expired);
         for topic in expired {
-            let levels: Vec<&str> = topic.split('/').collect();
-            if let Some(old) = remove_rec(&mut self.root, &levels) {
-                self.count -= 1;
-                self.bytes -= old.payload.len();
-            }
+            self.remove(&topic);
         }
     }
 
@@ -95,18 +142,6 @@ impl RetainedStore {
     pub fn bytes(&self) -> usize {
         self.bytes
     }
-}
-
-fn remove_rec(node: &mut Node, levels: &[&str]) -> Option<Arc<Message>> {
-    let Some((first, rest)) = levels.split_first() else {
-        return node.message.take();
-    };
-    let child = node.children.get_mut(*first)?;
-    let removed = remove_rec(child, rest);
-    if child.is_empty() {
-        node.children.remove(*first);
-    }
-    removed
 }
 
 fn visit(
@@ -133,48 +168,48 @@ fn all(
     expired: &mut Vec<ByteString>,
 ) {
     visit(&node.message, now, out, expired);
-    for (name, child) in &node.children {
-        if !(skip_dollar && name.starts_with('$')) {
-            all(child, false, now, out, expired);
-        }
+    let mut stack: Vec<&Node> = node
+        .children
+        .iter()
+        .filter(|(name, _)| !(skip_dollar && name.starts_with('$')))
+        .map(|(_, child)| child)
+        .collect();
+    while let Some(node) = stack.pop() {
+        visit(&node.message, now, out, expired);
+        stack.extend(node.children.values());
     }
 }
 
-/// `root` is true at the first level, where wildcards do not match `$` topics.
+/// The messages matching the filter `levels`, with an explicit stack of (node, index of the
+/// next filter level). At index 0 wildcards do not match `$` topics [MQTT-4.7.2-1].
 fn walk(
-    node: &Node,
+    root: &Node,
     levels: &[&str],
-    root: bool,
     now: Instant,
     out: &mut Vec<Arc<Message>>,
     expired: &mut Vec<ByteString>,
 ) {
-    let Some((first, rest)) = levels.split_first() else {
-        visit(&node.message, now, out, expired);
-        return;
-    };
-    match *first {
-        "#" => {
-            // "sport/#" matches "sport" itself too.
-            if !root {
-                visit(&node.message, now, out, expired);
-            }
-            for (name, child) in &node.children {
-                if !(root && name.starts_with('$')) {
-                    all(child, false, now, out, expired);
+    let mut stack = vec![(root, 0)];
+    while let Some((node, i)) = stack.pop() {
+        let first = i == 0;
+        let Some(level) = levels.get(i) else {
+            visit(&node.message, now, out, expired);
+            continue;
+        };
+        match *level {
+            // The node's own message too: "sport/#" matches "sport" [MQTT-4.7.1-2]. (At the
+            // root there is none: a topic has at least one level.)
+            "#" => all(node, first, now, out, expired),
+            "+" => stack.extend(
+                node.children
+                    .iter()
+                    .filter(|(name, _)| !(first && name.starts_with('$')))
+                    .map(|(_, child)| (child, i + 1)),
+            ),
+            level => {
+                if let Some(child) = node.children.get(level) {
+                    stack.push((child, i + 1));
                 }
-            }
-        }
-        "+" => {
-            for (name, child) in &node.children {
-                if !(root && name.starts_with('$')) {
-                    walk(child, rest, false, now, out, expired);
-                }
-            }
-        }
-        level => {
-            if let Some(child) = node.children.get(level) {
-                walk(child, rest, false, now, out, expired);
             }
         }
     }
@@ -249,5 +284,51 @@ mod tests {
         store.set(&Arc::new(m));
         assert!(topics(&mut store, "e/#").is_empty());
         assert_eq!(store.len(), 0);
+    }
+
+    /// A retained message on a 60,000-level topic, matched by `#` and `+/…`, deleted, and
+    /// the store dropped: every walk used to recurse once per level and abort the broker.
+    #[test]
+    fn sixty_thousand_level_topic_without_recursion() {
+        // A topic is at most 65,535 bytes [MQTT-1.5.4], so a deep one has short levels.
+        let deep = "/".repeat(60_000) + "end";
+        let mut store = RetainedStore::default();
+        store.set(&msg(&deep, b"deep"));
+        store.set(&msg("/x", b"near"));
+        assert_eq!(
+            topics(&mut store, "#"),
+            vec![deep.clone(), "/x".to_string()]
+        );
+        assert_eq!(
+            topics(&mut store, &("/".repeat(60_000) + "+")),
+            vec![deep.clone()]
+        );
+        let plus = "+/".repeat(30_000) + "#";
+        assert_eq!(topics(&mut store, &plus), vec![deep.clone()]);
+        let mut all = Vec::new();
+        store.all(Instant::now(), &mut all);
+        assert_eq!(all.len(), 2);
+        store.set(&msg(&deep, b""));
+        assert_eq!(topics(&mut store, "#"), vec!["/x".to_string()]);
+        assert_eq!(store.len(), 1);
+        store.set(&msg(&deep, b"again"));
+        drop(store);
+    }
+
+    #[test]
+    fn delete_keeps_parents_and_siblings() {
+        let mut store = RetainedStore::default();
+        for t in ["a", "a/b", "a/b/c", "a/d"] {
+            store.set(&msg(t, b"v"));
+        }
+        store.set(&msg("a/b/c", b""));
+        assert_eq!(topics(&mut store, "#"), vec!["a", "a/b", "a/d"]);
+        store.set(&msg("a", b""));
+        assert_eq!(topics(&mut store, "a/#"), vec!["a/b", "a/d"]);
+        store.set(&msg("a/b", b""));
+        store.set(&msg("a/d", b""));
+        store.set(&msg("nothing/here", b""));
+        assert!(store.root.is_empty());
+        assert_eq!((store.len(), store.bytes()), (0, 0));
     }
 }

@@ -224,6 +224,14 @@ impl Client {
         (c, ack)
     }
 
+    /// The local address of a plain TCP client.
+    pub fn local_addr(&self) -> SocketAddr {
+        match &self.io {
+            Io::Tcp(s) => s.local_addr().expect("local addr"),
+            _ => panic!("local_addr: not a plain TCP client"),
+        }
+    }
+
     /// Sends `connect` and returns the CONNACK.
     pub async fn handshake(&mut self, connect: Connect) -> ConnAck {
         self.send(Packet::Connect(Box::new(connect))).await;

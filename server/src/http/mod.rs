@@ -2,17 +2,23 @@
 //! `GET /healthz` answers "ok", `GET /metrics` is the Prometheus scrape endpoint
 //! (`metrics.rs`; always on, like `/healthz`), everything else serves the built web UI with an
 //! `index.html` fallback for client-side routes.
+//!
+//! `origin.rs` decides which pages may open the WebSocket; `serve.rs` serves each HTTP(S)
+//! connection with its slot and time bounds.
+
+pub mod origin;
+pub mod serve;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
@@ -27,6 +33,8 @@ pub struct AppState {
     pub broker: Broker,
     pub shutdown: Shutdown,
     pub web_root: Arc<PathBuf>,
+    /// Which pages may open the WebSocket (`allowed_origins`).
+    pub origins: Arc<origin::OriginPolicy>,
 }
 
 /// Subprotocols we accept, in order of preference [MQTT-6.0.0-3]; `mqttv3.1` is what
@@ -39,8 +47,8 @@ const NOT_BUILT: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><tit
 <code>cargo xtask dist</code> (or point <code>--web-root</code> at a built UI).</p>\
 <p>MQTT over WebSocket is available at <code>/mqtt</code>.</p></body></html>";
 
-/// The router for the HTTP listener. Serve it with
-/// `into_make_service_with_connect_info::<SocketAddr>()`.
+/// The router for the HTTP and HTTPS listeners, served per connection by `serve.rs` (or
+/// with `into_make_service_with_connect_info::<SocketAddr>()`).
 pub fn app(state: AppState) -> Router {
     let spa = get(index_fallback).with_state(state.clone());
     let files = ServeDir::new(state.web_root.as_path()).fallback(spa);
@@ -72,12 +80,28 @@ async fn metrics(State(state): State<AppState>) -> Response {
 async fn mqtt_upgrade(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    slot: Option<Extension<serve::ConnSlot>>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
     if state.shutdown.is_shutting_down() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
     }
-    let Ok(permit) = Arc::clone(state.broker.connection_limit()).try_acquire_owned() else {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let origin = headers
+        .get(header::ORIGIN)
+        .map(|v| v.to_str().unwrap_or("?"));
+    if !state.origins.allows(origin, text(header::HOST)) {
+        tracing::warn!(%peer, origin = origin.unwrap_or_default(), "refusing WebSocket: Origin not allowed (add it to allowed_origins)");
+        return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
+    }
+    // The HTTP connection's `max_connections` slot becomes the session's.
+    let permit = slot.and_then(|Extension(s)| s.take()).or_else(|| {
+        Arc::clone(state.broker.connection_limit())
+            .try_acquire_owned()
+            .ok()
+    });
+    let Some(permit) = permit else {
         tracing::warn!(%peer, "max_connections reached, refusing WebSocket connection");
         return (StatusCode::SERVICE_UNAVAILABLE, "too many connections").into_response();
     };
