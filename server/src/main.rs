@@ -114,7 +114,32 @@ async fn main() -> anyhow::Result<()> {
     out.flush().context("flushing stdout")?;
     drop(out);
 
+    reload_on_sighup(server.broker().clone())?;
     server.run(shutdown).await?;
+    Ok(())
+}
+
+/// SIGHUP reloads `password_file` and `acl_file` (Mosquitto's behaviour) without dropping
+/// connections; a file that fails to load leaves the previous settings in force.
+#[cfg(unix)]
+fn reload_on_sighup(broker: tern_server::broker::Broker) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            match broker.reload_auth() {
+                Ok(()) => tracing::info!("SIGHUP: password_file and acl_file reloaded"),
+                Err(e) => tracing::error!(
+                    "SIGHUP: reload failed, keeping the previous security settings: {e}"
+                ),
+            }
+        }
+    });
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn reload_on_sighup(_broker: tern_server::broker::Broker) -> anyhow::Result<()> {
     Ok(())
 }
 

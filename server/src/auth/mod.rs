@@ -4,12 +4,14 @@
 //! * `password.rs`: the password file and `$6$` / `$7$` hash verification.
 //! * `acl.rs`: the ACL file and the per-client check (deny first, then grants).
 //! * `topic.rs`: topic / filter comparisons used by the checks.
+//! * `throttle.rs`: failed logins delay further attempts from the same source address.
 //!
 //! With no `acl_file` the broker keeps no per-client ACL at all (`Auth::client_acl` returns
 //! `None`), so the publish and delivery paths cost one `Option` test.
 
 pub mod acl;
 pub mod password;
+pub mod throttle;
 mod topic;
 
 use std::io::Read;
@@ -103,6 +105,11 @@ impl Auth {
         self.allow_anonymous
     }
 
+    /// Whether user names are checked against a `password_file`.
+    pub fn has_password_file(&self) -> bool {
+        self.passwords.is_some()
+    }
+
     /// Checks CONNECT's credentials. Without a `password_file` any user name is accepted
     /// (as in Mosquitto); with one, the user must be listed and the password must match.
     /// The password never reaches a log line.
@@ -123,9 +130,9 @@ impl Auth {
         };
         let (hash, known) = match file.get(username) {
             Some(h) => (h.clone(), true),
-            // Unknown users cost the same as a typical known one, so the answer time does
-            // not tell which user names exist.
-            None => (dummy_hash(), false),
+            // Unknown users cost the same as a typical known one (same hash kind and
+            // iteration count), so the answer time does not tell which user names exist.
+            None => (file.dummy(), false),
         };
         let password = password.unwrap_or_default();
         let ok = if hash.cost() <= INLINE_COST {
@@ -149,15 +156,6 @@ impl Auth {
         self.acl
             .as_ref()
             .map(|acl| Box::new(acl.for_client(client_id, username)))
-    }
-}
-
-/// What an unknown user is verified against (never matches: the result is discarded).
-fn dummy_hash() -> PasswordHash {
-    PasswordHash::Pbkdf2Sha512 {
-        iterations: 101,
-        salt: vec![0; 12],
-        hash: [0; 64],
     }
 }
 
@@ -232,6 +230,24 @@ mod tests {
             Err(Refused::NotAuthorized)
         );
         assert_eq!(with_passwords(true).authenticate(None, None).await, Ok(()));
+    }
+
+    /// Unknown users are checked against a hash of the file's own kind and iteration count.
+    #[test]
+    fn unknown_users_cost_as_much_as_known_ones() {
+        let file = PasswordFile::parse(FILE).unwrap();
+        let known = file.get("alice").unwrap().cost();
+        assert_eq!(file.dummy().cost(), known);
+        assert!(!file.dummy().verify(b""));
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let (salt, hash) = (b64.encode([1u8; 12]), b64.encode([0u8; 64]));
+        let text: String = [("a", 1000), ("b", 1000), ("c", 101)]
+            .iter()
+            .map(|(u, n)| format!("{u}:$7${n}${salt}${hash}\n"))
+            .collect();
+        let file = PasswordFile::parse(&text);
+        assert_eq!(file.map(|f| f.dummy().cost()), Ok(1000), "most common cost");
     }
 
     #[tokio::test]

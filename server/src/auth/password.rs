@@ -142,6 +142,10 @@ pub struct LineError {
 #[derive(Debug, Clone, Default)]
 pub struct PasswordFile {
     users: HashMap<String, PasswordHash>,
+    /// What an unknown user name is checked against: the file's most common hash kind and
+    /// iteration count, so the answer takes as long as for a real user and its timing does
+    /// not tell which names exist.
+    dummy: Option<PasswordHash>,
 }
 
 impl PasswordFile {
@@ -174,7 +178,17 @@ impl PasswordFile {
                 return Err(err(format!("user {user} appears twice")));
             }
         }
-        Ok(PasswordFile { users })
+        let dummy = most_common_cost(&users);
+        Ok(PasswordFile { users, dummy })
+    }
+
+    /// The hash an unknown user is verified against (see the field); never matches.
+    pub fn dummy(&self) -> PasswordHash {
+        self.dummy.clone().unwrap_or(PasswordHash::Pbkdf2Sha512 {
+            iterations: 101,
+            salt: vec![0; 12],
+            hash: [0; 64],
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -189,6 +203,28 @@ impl PasswordFile {
     pub fn get(&self, user: &str) -> Option<&PasswordHash> {
         self.users.get(user)
     }
+}
+
+/// A never-matching hash of the kind and cost most users of the file have.
+fn most_common_cost(users: &HashMap<String, PasswordHash>) -> Option<PasswordHash> {
+    let mut counts: HashMap<(bool, u32), usize> = HashMap::new();
+    for h in users.values() {
+        let key = (matches!(h, PasswordHash::Pbkdf2Sha512 { .. }), h.cost());
+        *counts.entry(key).or_default() += 1;
+    }
+    let ((pbkdf2, cost), _) = counts.into_iter().max_by_key(|(k, n)| (*n, *k))?;
+    Some(if pbkdf2 {
+        PasswordHash::Pbkdf2Sha512 {
+            iterations: cost,
+            salt: vec![0; 12],
+            hash: [0; 64],
+        }
+    } else {
+        PasswordHash::Sha512 {
+            salt: vec![0; 12],
+            hash: [0; 64],
+        }
+    })
 }
 
 #[cfg(test)]

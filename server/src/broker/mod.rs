@@ -10,12 +10,13 @@ mod flow;
 mod lifecycle;
 mod message;
 mod persist;
+mod security;
 mod stats;
 pub mod subscriptions;
 
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Instant;
 
 use tern_codec::{QoS, RetainHandling, SubscriptionOptions, TopicFilter};
@@ -25,7 +26,7 @@ pub use flow::{Congestion, Published};
 pub use lifecycle::{Attached, ConnectRequest, Detach};
 pub use message::{Delivery, Inflight, Message, SessionKey};
 pub use persist::Restored;
-pub use stats::{Counters, OpenConnection, Snapshot, Stats};
+pub use stats::{Counters, Gauges, OpenConnection, Snapshot, Stats};
 use subscriptions::{Match, Subscriber, SubscriptionTree, split_shared};
 
 use crate::auth::Auth;
@@ -41,9 +42,13 @@ pub struct Broker {
 struct Inner {
     state: Mutex<State>,
     config: Config,
-    /// Loaded `password_file` / `acl_file` (read by the session tasks, never under the lock).
-    auth: Auth,
+    /// Loaded `password_file` / `acl_file`, replaced on reload (see `security.rs`); read by
+    /// the session tasks, never under the state lock.
+    auth: RwLock<Arc<Auth>>,
+    auth_generation: AtomicU64,
+    throttle: crate::auth::throttle::Throttle,
     stats: Stats,
+    gauges: Gauges,
     /// Wakes the expiry task when an earlier deadline appears.
     timer: Notify,
     started: Instant,
@@ -66,7 +71,37 @@ struct State {
     next_deadline: Option<Instant>,
 }
 
-/// Counts shown in `$SYS` that need the lock.
+/// The locked state; releasing it mirrors the counts statistics read into [`Gauges`].
+struct StateGuard<'a> {
+    guard: MutexGuard<'a, State>,
+    gauges: &'a Gauges,
+}
+
+impl std::ops::Deref for StateGuard<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.guard
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        let (st, g) = (&*self.guard, self.gauges);
+        Gauges::set(&g.sessions, st.sessions.len());
+        Gauges::set(&g.connected, st.sessions.connected());
+        Gauges::set(&g.retained, st.retained.len());
+        Gauges::set(&g.retained_bytes, st.retained.bytes());
+        Gauges::set(&g.subscriptions, st.subs.len());
+    }
+}
+
+/// Counts shown in `$SYS` and `/metrics` that describe the locked state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Counts {
     pub clients_connected: u64,
@@ -88,10 +123,15 @@ impl Broker {
     /// A broker enforcing `auth` (see [`Auth::load`]).
     pub fn with_auth(config: Config, auth: Auth) -> Broker {
         let permits = config.connection_permits();
+        let sessions = SessionStore::default();
+        let gauges = Gauges {
+            queued: sessions.queued_total(),
+            ..Gauges::default()
+        };
         Broker {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
-                    sessions: SessionStore::default(),
+                    sessions,
                     retained: RetainedStore::default(),
                     subs: SubscriptionTree::default(),
                     scratch: Vec::new(),
@@ -99,8 +139,11 @@ impl Broker {
                     next_deadline: None,
                 }),
                 config,
-                auth,
+                auth: RwLock::new(Arc::new(auth)),
+                auth_generation: AtomicU64::new(0),
+                throttle: Default::default(),
                 stats: Stats::default(),
+                gauges,
                 timer: Notify::new(),
                 started: Instant::now(),
                 next_conn_id: AtomicU64::new(1),
@@ -113,11 +156,6 @@ impl Broker {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
-    }
-
-    /// Authentication and ACL settings.
-    pub fn auth(&self) -> &Auth {
-        &self.inner.auth
     }
 
     pub fn stats(&self) -> &Stats {
@@ -133,13 +171,17 @@ impl Broker {
         &self.inner.connections
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> StateGuard<'_> {
         // A panic while holding the lock cannot leave the maps half-updated in a way that
         // breaks memory safety; keep serving the other clients.
-        self.inner
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        StateGuard {
+            guard: self
+                .inner
+                .state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+            gauges: &self.inner.gauges,
+        }
     }
 
     fn next_conn_id(&self) -> u64 {
@@ -356,21 +398,8 @@ impl Broker {
             .collect()
     }
 
-    /// Counts for `$SYS` and `/metrics` (see [`Broker::snapshot`]).
+    /// Counts for `$SYS` and `/metrics`, read without the lock (see [`Gauges`]).
     pub fn counts(&self) -> Counts {
-        let st = self.lock();
-        let total = st.sessions.len() as u64;
-        let connected = st.sessions.connected() as u64;
-        let queued: usize = st.sessions.iter().map(|s| s.queue.len()).sum();
-        Counts {
-            clients_connected: connected,
-            clients_disconnected: total - connected,
-            clients_total: total,
-            retained: st.retained.len() as u64,
-            subscriptions: st.subs.len() as u64,
-            stored_messages: (st.retained.len() + queued) as u64,
-            stored_bytes: st.retained.bytes() as u64,
-            queued_messages: queued as u64,
-        }
+        self.inner.gauges.counts()
     }
 }

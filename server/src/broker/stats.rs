@@ -75,6 +75,45 @@ impl Stats {
     }
 }
 
+/// The counts `$SYS` and `/metrics` show that live in the locked state, mirrored into atomics
+/// when the lock is released (only those that changed are written), so a scrape never takes
+/// the broker lock. The queued total is kept by the queues themselves.
+#[derive(Debug, Default)]
+pub struct Gauges {
+    pub sessions: AtomicU64,
+    pub connected: AtomicU64,
+    pub retained: AtomicU64,
+    pub retained_bytes: AtomicU64,
+    pub subscriptions: AtomicU64,
+    pub queued: std::sync::Arc<AtomicU64>,
+}
+
+impl Gauges {
+    pub(super) fn set(gauge: &AtomicU64, value: usize) {
+        let value = value as u64;
+        if gauge.load(Ordering::Relaxed) != value {
+            gauge.store(value, Ordering::Relaxed);
+        }
+    }
+
+    /// The mirrored counts.
+    pub fn counts(&self) -> Counts {
+        let get = Stats::get;
+        let (total, connected) = (get(&self.sessions), get(&self.connected));
+        let (retained, queued) = (get(&self.retained), get(&self.queued));
+        Counts {
+            clients_connected: connected,
+            clients_disconnected: total.saturating_sub(connected),
+            clients_total: total,
+            retained,
+            subscriptions: get(&self.subscriptions),
+            stored_messages: retained + queued,
+            stored_bytes: get(&self.retained_bytes),
+            queued_messages: queued,
+        }
+    }
+}
+
 /// The values of [`Stats`] at one moment; field meanings as there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Counters {
@@ -105,8 +144,8 @@ pub struct Snapshot {
 }
 
 impl Broker {
-    /// Reads every statistic. Takes the broker lock once, for [`Broker::counts`] (one pass
-    /// over the sessions, no allocation, no `.await`); the counters are lock-free.
+    /// Reads every statistic without taking the broker lock: counters and gauges are
+    /// atomics (see [`Gauges`]).
     pub fn snapshot(&self) -> Snapshot {
         let counts = self.counts();
         Snapshot {

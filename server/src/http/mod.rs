@@ -70,11 +70,74 @@ async fn index_fallback(State(state): State<AppState>) -> Response {
     }
 }
 
-/// The scrape: one short pass under the broker lock (`Broker::snapshot`), as `$SYS` does
-/// every `sys_interval`; the text is built after the lock is released.
-async fn metrics(State(state): State<AppState>) -> Response {
+/// The scrape: atomics only (`Broker::snapshot`), never the broker lock. With
+/// `metrics_auth`, HTTP Basic credentials from the `password_file` are required, checked
+/// like an MQTT login (same throttle after failures).
+async fn metrics(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if state.broker.config().metrics_auth
+        && let Err(refusal) = basic_auth(&state.broker, peer, &headers).await
+    {
+        return refusal;
+    }
     let body = metrics::render(&state.broker);
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response()
+}
+
+/// Checks `Authorization: Basic` against the `password_file`; the 401/429 answer otherwise.
+async fn basic_auth(
+    broker: &Broker,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<(), Response> {
+    use base64::Engine;
+    let challenge = || {
+        (
+            StatusCode::UNAUTHORIZED,
+            [(
+                header::WWW_AUTHENTICATE,
+                "Basic realm=\"tern\", charset=\"UTF-8\"",
+            )],
+            "credentials required",
+        )
+            .into_response()
+    };
+    let decoded = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok());
+    let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+        return Err(challenge());
+    };
+    match broker.throttle().turn(peer.ip(), std::time::Instant::now()) {
+        crate::auth::throttle::Turn::Refuse => {
+            return Err((StatusCode::TOO_MANY_REQUESTS, "too many failed logins").into_response());
+        }
+        crate::auth::throttle::Turn::After(wait) => tokio::time::sleep(wait).await,
+    }
+    let ok = broker
+        .auth()
+        .authenticate(Some(user), Some(password.as_bytes()))
+        .await
+        .is_ok();
+    broker
+        .throttle()
+        .record(peer.ip(), ok, std::time::Instant::now());
+    if ok {
+        Ok(())
+    } else {
+        tracing::warn!(%peer, user, "/metrics: bad user name or password");
+        Err(challenge())
+    }
 }
 
 async fn mqtt_upgrade(

@@ -2,20 +2,49 @@
 //! write / subscribe / read checks. Each check is one `Option` test when no `acl_file` is
 //! configured.
 
+use std::net::IpAddr;
+use std::time::Instant;
+
 use tern_codec::{Connect, ReasonCode};
 
 use super::Session;
 use super::connect::Refusal;
-use crate::auth::{Access, Auth, ClientAcl, Refused};
+use crate::auth::throttle::Turn;
+use crate::auth::{Access, ClientAcl, Refused};
+use crate::broker::Broker;
 
 /// Checks CONNECT's credentials and its will against the ACL; returns the client's ACL.
+/// A CONNECT with a user name, checked against a `password_file`, waits its turn after
+/// failed logins from the same source address (`auth::throttle`).
 pub(super) async fn admit(
-    auth: &Auth,
+    broker: &Broker,
+    peer: IpAddr,
     c: &Connect,
     client_id: &str,
     username: Option<&str>,
 ) -> Result<Option<Box<ClientAcl>>, Refusal> {
-    if let Err(refused) = auth.authenticate(username, c.password.as_deref()).await {
+    let auth = broker.auth();
+    let checked = username.is_some() && auth.has_password_file();
+    if checked {
+        match broker.throttle().turn(peer, Instant::now()) {
+            Turn::After(wait) if wait.is_zero() => {}
+            Turn::After(wait) => tokio::time::sleep(wait).await,
+            Turn::Refuse => {
+                // v5 0x9F; 3.1.1 CONNACK 3 Server unavailable (no closer code exists).
+                return Err((
+                    ReasonCode::ConnectionRateExceeded,
+                    "too many failed logins from this address: try again later",
+                ));
+            }
+        }
+    }
+    let outcome = auth.authenticate(username, c.password.as_deref()).await;
+    if checked {
+        broker
+            .throttle()
+            .record(peer, outcome.is_ok(), Instant::now());
+    }
+    if let Err(refused) = outcome {
         // 3.1.1 return code 4 / 5 (section 3.2.2.3), v5 0x86 / 0x87 (section 3.2.2.2);
         // the codec writes the 3.1.1 code for the v5 one.
         return Err(match refused {
@@ -45,6 +74,19 @@ pub(super) async fn admit(
 }
 
 impl Session {
+    /// Recomputes this client's ACL after `password_file` / `acl_file` were reloaded
+    /// (one atomic load when nothing changed). Called once per turn of the session loop.
+    pub(super) fn refresh_acl(&mut self) {
+        let generation = self.broker.auth_generation();
+        if generation != self.acl_generation {
+            self.acl_generation = generation;
+            self.acl = self
+                .broker
+                .auth()
+                .client_acl(&self.client_id, self.username.as_deref());
+        }
+    }
+
     /// Write access for a PUBLISH from this client.
     pub(super) fn may_publish(&self, topic: &str) -> bool {
         let ok = self

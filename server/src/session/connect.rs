@@ -123,7 +123,8 @@ where
     // User name and password, then the will against the ACL (section 5.4.2); the password
     // is never logged.
     let username = c.username.as_deref();
-    let acl = match auth::admit(broker.auth(), &c, &client_id, username).await {
+    let acl_generation = broker.auth_generation();
+    let acl = match auth::admit(broker, ctx.peer.ip(), &c, &client_id, username).await {
         Ok(acl) => acl,
         Err(refusal) => {
             refuse(writer, refusal);
@@ -244,6 +245,9 @@ where
         aliases_out: HashMap::new(),
         problem_info: c.properties.request_problem_information != Some(false),
         acl,
+        acl_generation,
+        // Copied out of the read buffer (see the client id).
+        username: c.username.as_deref().map(ByteString::from),
         notify: attached.notify,
         kick: attached.kick,
         done: attached.done,

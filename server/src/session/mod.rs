@@ -114,6 +114,10 @@ pub(crate) struct Session {
     problem_info: bool,
     /// This client's ACL; `None` without an `acl_file` (everything allowed).
     acl: Option<Box<crate::auth::ClientAcl>>,
+    /// `Broker::auth_generation` the ACL was computed under (see `refresh_acl`).
+    acl_generation: u64,
+    /// For recomputing the ACL after a reload (`%u` patterns, `user` sections).
+    username: Option<ByteString>,
     notify: Arc<Notify>,
     kick: CancellationToken,
     done: CancellationToken,
@@ -189,6 +193,7 @@ impl Session {
         let ka_sleep = tokio::time::sleep(ka);
         tokio::pin!(ka_sleep);
         loop {
+            self.refresh_acl();
             if let Err(close) = self.pull_all(writer) {
                 return close;
             }
@@ -216,6 +221,8 @@ impl Session {
                     match r {
                         Ok(Some(packet)) => {
                             last_rx = Instant::now();
+                            // A reload may have happened while we waited for input.
+                            self.refresh_acl();
                             if let Err(close) = self.handle(packet, writer) {
                                 return close;
                             }

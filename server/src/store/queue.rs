@@ -1,6 +1,8 @@
 //! The bounded per-session queue of messages waiting for the in-flight window.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tern_codec::QoS;
 
@@ -19,11 +21,22 @@ pub enum Pushed {
 
 /// FIFO of deliveries bounded by count (`max_queued_messages`) and by bytes
 /// (`max_queued_bytes`: topic + payload); 0 = no limit for either.
+///
+/// Every queue of a broker adds its length to one shared total (`$SYS` `messages/stored`,
+/// `tern_queued_messages`), so statistics never sum over all sessions under the lock.
 #[derive(Debug, Default)]
 pub struct MessageQueue {
     items: VecDeque<Delivery>,
     qos0: usize,
     bytes: usize,
+    total: Arc<AtomicU64>,
+}
+
+impl Drop for MessageQueue {
+    fn drop(&mut self) {
+        self.total
+            .fetch_sub(self.items.len() as u64, Ordering::Relaxed);
+    }
 }
 
 /// Bytes a delivery counts against `max_queued_bytes`.
@@ -32,6 +45,16 @@ fn cost(d: &Delivery) -> usize {
 }
 
 impl MessageQueue {
+    /// An empty queue counted in `total`.
+    pub fn counted_in(total: Arc<AtomicU64>) -> MessageQueue {
+        MessageQueue {
+            items: VecDeque::new(),
+            qos0: 0,
+            bytes: 0,
+            total,
+        }
+    }
+
     pub fn push(&mut self, d: Delivery, max_messages: usize, max_bytes: usize) -> Pushed {
         let fits = |q: &MessageQueue, extra: usize| {
             (max_messages == 0 || q.items.len() < max_messages)
@@ -54,6 +77,7 @@ impl MessageQueue {
             };
             if let Some(old) = self.items.remove(i) {
                 self.bytes -= cost(&old);
+                self.total.fetch_sub(1, Ordering::Relaxed);
             }
             self.qos0 -= 1;
         }
@@ -70,6 +94,7 @@ impl MessageQueue {
         }
         self.bytes += cost(&d);
         self.items.push_back(d);
+        self.total.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Bytes queued (topic + payload), as counted against `max_queued_bytes`.
@@ -88,6 +113,7 @@ impl MessageQueue {
             self.qos0 -= 1;
         }
         self.bytes -= cost(&d);
+        self.total.fetch_sub(1, Ordering::Relaxed);
         Some(d)
     }
 
@@ -97,6 +123,7 @@ impl MessageQueue {
         if n > 0 {
             self.items.retain(|d| d.qos != QoS::AtMostOnce);
             self.qos0 = 0;
+            self.total.fetch_sub(n as u64, Ordering::Relaxed);
             self.bytes = self.items.iter().map(cost).sum();
         }
         n
@@ -200,5 +227,22 @@ mod tests {
         assert_eq!(q.bytes(), 0);
         // An empty queue takes a message larger than the bound.
         assert_eq!(q.push(d(QoS::AtLeastOnce, 6), 0, 1), Pushed::Queued);
+    }
+
+    #[test]
+    fn queues_keep_a_shared_total() {
+        let total = Arc::new(AtomicU64::new(0));
+        let mut a = MessageQueue::counted_in(Arc::clone(&total));
+        let mut b = MessageQueue::counted_in(Arc::clone(&total));
+        a.push(d(QoS::AtMostOnce, 1), 0, 0);
+        a.push(d(QoS::AtLeastOnce, 2), 0, 0);
+        b.push(d(QoS::AtLeastOnce, 3), 1, 0);
+        b.push(d(QoS::AtLeastOnce, 4), 1, 0);
+        assert_eq!(total.load(Ordering::Relaxed), 3);
+        a.drop_qos0();
+        b.pop();
+        assert_eq!(total.load(Ordering::Relaxed), 1);
+        drop(a);
+        assert_eq!(total.load(Ordering::Relaxed), 0);
     }
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use bytestring::ByteString;
@@ -113,6 +114,8 @@ pub struct SessionStore {
     next_key: u64,
     /// Sessions with a live connection (kept current by `set_live` / `remove`).
     connected: usize,
+    /// Messages in all session queues (each queue keeps it current).
+    queued: Arc<AtomicU64>,
 }
 
 impl SessionStore {
@@ -137,7 +140,7 @@ impl SessionStore {
             key,
             client_id,
             subscriptions: HashMap::new(),
-            queue: MessageQueue::default(),
+            queue: MessageQueue::counted_in(Arc::clone(&self.queued)),
             inflight: Vec::new(),
             incoming_qos2: Vec::new(),
             expiry,
@@ -169,6 +172,11 @@ impl SessionStore {
             _ => {}
         }
         old
+    }
+
+    /// The live total of queued messages over all sessions.
+    pub fn queued_total(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.queued)
     }
 
     /// Number of sessions with a live connection.
