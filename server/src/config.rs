@@ -7,7 +7,7 @@
 //! `allow_anonymous`, `password_file`, `acl_file` (see `auth`). TLS: `certfile`, `keyfile`,
 //! `cafile`, `require_certificate` for the `tls` (MQTT) and `https` listeners (see `tls`).
 //! Persistence: `persistence`, `persistence_location`, `persistence_file`,
-//! `autosave_interval`, `autosave_on_changes` (see `store::persist`).
+//! `persistence_durability`, `queue_qos0_messages` (see `store::sqlite`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -124,19 +124,27 @@ pub struct Config {
     /// Upper bound for graceful shutdown before remaining sessions are dropped.
     #[serde(with = "secs")]
     pub shutdown_timeout: Duration,
-    /// Save retained messages and persistent sessions to a snapshot file and load it at
-    /// start (Mosquitto `persistence`; see `store::persist`).
+    /// Keep retained messages and persistent sessions (subscriptions, queued and in-flight
+    /// messages, QoS 2 state, wills) in a database, committed before they are acknowledged,
+    /// and load it at start (Mosquitto `persistence`; see `store::sqlite`).
     pub persistence: bool,
-    /// Directory of the snapshot file (Mosquitto `persistence_location`); unset = the
-    /// current directory, as in Mosquitto.
+    /// `"full"` (default): every commit is fsynced, acknowledged data survives a power cut.
+    /// `"relaxed"`: no fsync per commit; survives the broker being killed, not the machine
+    /// losing power.
+    pub persistence_durability: crate::store::Durability,
+    /// Queue QoS 0 messages for offline persistent sessions too (Mosquitto
+    /// `queue_qos0_messages`, default false).
+    pub queue_qos0_messages: bool,
+    /// Directory of the database (Mosquitto `persistence_location`); unset = the current
+    /// directory, as in Mosquitto.
     pub persistence_location: Option<PathBuf>,
-    /// File name of the snapshot (Mosquitto `persistence_file`).
+    /// File name of the database (Mosquitto `persistence_file`). A snapshot file of the
+    /// earlier format found there is imported once.
     pub persistence_file: PathBuf,
-    /// Seconds between autosaves, 0 = only on shutdown (Mosquitto `autosave_interval`); with
-    /// `autosave_on_changes` the number of changes between saves instead.
+    /// Accepted for Mosquitto compatibility and ignored: every change is committed as it
+    /// happens, there is nothing to autosave.
     pub autosave_interval: u64,
-    /// Count changes (retained messages stored, messages queued for offline clients,
-    /// subscription changes) instead of seconds (Mosquitto `autosave_on_changes`).
+    /// Accepted and ignored, as `autosave_interval`.
     pub autosave_on_changes: bool,
 }
 
@@ -175,6 +183,8 @@ impl Default for Config {
             connect_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(5),
             persistence: false,
+            persistence_durability: crate::store::Durability::Full,
+            queue_qos0_messages: false,
             persistence_location: None,
             persistence_file: PathBuf::from("tern.db"),
             autosave_interval: 1800,
@@ -271,7 +281,7 @@ impl Config {
         self.allow_anonymous.unwrap_or(self.password_file.is_none())
     }
 
-    /// Full path of the snapshot file (`persistence_location` / `persistence_file`).
+    /// Full path of the database (`persistence_location` / `persistence_file`).
     pub fn persistence_path(&self) -> PathBuf {
         match &self.persistence_location {
             Some(dir) => dir.join(&self.persistence_file),

@@ -11,12 +11,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::Auth;
 use crate::broker::Broker;
+use crate::broker::Expired;
 use crate::config::Config;
 use crate::error::Error;
 use crate::http::origin::{self, OriginPolicy};
 use crate::http::{self, AppState, serve};
 use crate::shutdown::Shutdown;
-use crate::store::persist;
+use crate::store::{Opened, SqliteStore};
 use crate::tls::{self, TlsAcceptors};
 use crate::{sys, tcp};
 
@@ -42,8 +43,9 @@ impl Server {
         // Security files first: a broken password or ACL file must stop start-up before
         // any port is open.
         let auth = Auth::load(&config)?;
-        // And a persistence file that cannot be loaded: never start without its data.
-        let snapshot = persist::load(&config)?;
+        // And a persistence database that cannot be opened or read: never start without
+        // its data.
+        let opened = open_store(&config)?;
         // So must an unusable certificate or key.
         let acceptors = tls::acceptors(&config)?;
         let bind = |what: &'static str, addr: SocketAddr| async move {
@@ -63,8 +65,26 @@ impl Server {
             Some(addr) => Some(bind("https", addr).await?),
             None => None,
         };
-        let broker = Broker::with_auth(config.clone(), auth);
-        persist::restore(&broker, snapshot);
+        let broker = match opened {
+            None => Broker::with_auth(config.clone(), auth),
+            Some(o) => {
+                let broker = Broker::with_store(config.clone(), auth, Arc::new(o.store));
+                let expired = Expired {
+                    entries: o.expired_entries,
+                    retained: o.expired_retained,
+                };
+                let r = broker.restore(o.image, expired);
+                tracing::info!(
+                    file = %config.persistence_path().display(),
+                    retained = r.retained,
+                    sessions = r.sessions,
+                    expired_sessions = r.expired_sessions,
+                    durability = ?config.persistence_durability,
+                    "persistence database loaded"
+                );
+                broker
+            }
+        };
         Ok(Server {
             config,
             tcp,
@@ -119,7 +139,6 @@ impl Server {
         let sd = Shutdown::new();
 
         let expiry = tokio::spawn(expiry_loop(broker.clone(), sd.token().clone()));
-        let autosave = tokio::spawn(persist::autosave_loop(broker.clone(), sd.token().clone()));
         let sys = tokio::spawn(sys::run(
             broker.clone(),
             config.sys_interval,
@@ -182,13 +201,24 @@ impl Server {
                 config.shutdown_timeout
             );
         }
-        // The autosave task first (it finishes a save in progress): one writer at a time.
-        let _ = autosave.await;
-        // Saves the state (persistence) or sends the delayed wills of the ending sessions.
-        let saved = persist::shutdown(&broker).await;
+        // Every session has handed its state back: with persistence, the store writes what
+        // is left and stops (the sessions live on in it, delayed wills with their due
+        // time); without, the sessions end with the server, so their delayed wills are sent
+        // now [MQTT-3.1.3-9].
+        if broker.durable() {
+            let b = broker.clone();
+            if tokio::task::spawn_blocking(move || b.close_store())
+                .await
+                .is_err()
+            {
+                tracing::error!("closing the persistence database failed");
+            }
+        } else {
+            broker.flush_pending_wills();
+        }
         let _ = expiry.await;
         let _ = sys.await;
-        saved
+        Ok(())
     }
 }
 
@@ -201,4 +231,30 @@ async fn expiry_loop(broker: Broker, shutdown: CancellationToken) {
             () = broker.wait_for_deadline(next) => {}
         }
     }
+}
+
+/// Opens the persistence database when `persistence = true` (blocking; start-up only).
+fn open_store(config: &Config) -> Result<Option<Opened>, Error> {
+    if !config.persistence {
+        return Ok(None);
+    }
+    let path = config.persistence_path();
+    let err = |message: String| Error::Persistence {
+        path: path.clone(),
+        message,
+    };
+    // A missing directory would only show at the first write, when data is at stake.
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(err(format!(
+            "persistence_location {} is not a directory",
+            dir.display()
+        )));
+    }
+    SqliteStore::open(&path, config.persistence_durability)
+        .map(Some)
+        .map_err(err)
 }

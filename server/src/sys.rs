@@ -146,15 +146,18 @@ impl SysPublisher {
             let Ok(topic) = TopicName::new(format!("$SYS/broker/{name}")) else {
                 continue;
             };
-            self.broker.publish(Message {
-                topic,
-                payload: Bytes::from(value.clone().into_bytes()),
-                qos: QoS::AtMostOnce,
-                retain: true,
-                properties: None,
-                origin: None,
-                expires_at: None,
-            });
+            self.broker.publish(
+                Message {
+                    topic,
+                    payload: Bytes::from(value.clone().into_bytes()),
+                    qos: QoS::AtMostOnce,
+                    retain: true,
+                    properties: None,
+                    origin: None,
+                    expires_at: None,
+                },
+                None,
+            );
             self.last.insert(name, value);
         }
     }

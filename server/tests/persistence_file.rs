@@ -1,7 +1,7 @@
-//! Persistence (`persistence = true`) of retained messages and the snapshot file itself:
-//! restart of the in-process broker and of the `tern` binary (SIGTERM), damaged file and
-//! missing directory refused at start, a failed save keeping the previous snapshot,
-//! autosave.
+//! Persistence (`persistence = true`) of retained messages and the database itself:
+//! restart of the in-process broker and of the `tern` binary (SIGTERM), damaged database and
+//! missing directory refused at start, import of the earlier snapshot format, and data on
+//! disk before its acknowledgement.
 
 mod common;
 mod persist;
@@ -63,136 +63,157 @@ async fn retained_message_with_properties_survives_restart_mqtt_3_3_1_5() {
     srv.shutdown().await.unwrap();
 }
 
-/// Subscribe QoS 1 with a persistent session, go offline, have messages queued, restart:
-/// the session is present and the queued messages arrive in order [MQTT-3.2.2-2].
+/// A database that is damaged (garbage over its header, or over a page in the middle) or a
+/// directory that does not exist: the broker refuses to start, naming the file, and leaves
+/// the file for the operator.
 #[tokio::test]
-async fn corrupt_file_refuses_to_start_naming_the_file() {
+async fn damaged_database_refuses_to_start_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let srv = start_in(dir.path()).await;
     let (mut p, _) = Client::connect(srv.tcp, V311, "pub", true).await;
-    p.publish("r", b"x", QoS::AtLeastOnce, 1, true).await;
-    assert!(matches!(p.recv().await, Packet::PubAck(_)));
-    drop(p);
-    srv.shutdown().await.unwrap();
-    let path = dir.path().join("tern.db");
-    let mut bytes = std::fs::read(&path).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0xFF;
-    std::fs::write(&path, &bytes).unwrap();
-
-    let mut config = test_config();
-    config.persistence = true;
-    config.persistence_location = Some(dir.path().to_owned());
-    let err = match tern_server::Server::bind(config).await {
-        Ok(_) => panic!("started with a damaged persistence file"),
-        Err(e) => e.to_string(),
-    };
-    assert!(err.contains(&path.display().to_string()), "{err}");
-    assert!(err.contains("checksum"), "{err}");
-    // A persistence_location that does not exist is refused at start, not at first save.
-    let mut config = test_config();
-    config.persistence = true;
-    config.persistence_location = Some(dir.path().join("missing"));
-    let err = match tern_server::Server::bind(config).await {
-        Ok(_) => panic!("started without a persistence directory"),
-        Err(e) => e.to_string(),
-    };
-    assert!(err.contains("not a directory"), "{err}");
-    // The damaged file is left for the operator, not replaced.
-    assert_eq!(std::fs::read(&path).unwrap(), bytes);
-}
-
-#[tokio::test]
-async fn failed_save_keeps_previous_snapshot_and_no_temp_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let srv = start_in(dir.path()).await;
-    let (mut p, _) = Client::connect(srv.tcp, V311, "pub", true).await;
-    p.publish("r", b"first", QoS::AtLeastOnce, 1, true).await;
-    assert!(matches!(p.recv().await, Packet::PubAck(_)));
-    drop(p);
-    srv.shutdown().await.unwrap();
-    let names = |d: &Path| -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(d)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    };
-    assert_eq!(
-        names(dir.path()),
-        vec!["tern.db".to_string()],
-        "no temp file left"
-    );
-    let good = std::fs::read(dir.path().join("tern.db")).unwrap();
-
-    let srv = start_in(dir.path()).await;
-    let (mut p, _) = Client::connect(srv.tcp, V311, "pub", true).await;
-    p.publish("r", b"second", QoS::AtLeastOnce, 1, true).await;
-    assert!(matches!(p.recv().await, Packet::PubAck(_)));
-    drop(p);
-    // Make the write fail: a directory where the temporary file must be created (the
-    // test runs as root, so a read-only directory would not stop it).
-    let blocker = dir
-        .path()
-        .join(format!(".tern.db.tmp-{}", std::process::id()));
-    std::fs::create_dir(&blocker).unwrap();
-    let err = srv.shutdown().await.unwrap_err();
-    assert!(err.contains("tern.db"), "{err}");
-    assert_eq!(
-        std::fs::read(dir.path().join("tern.db")).unwrap(),
-        good,
-        "previous snapshot intact"
-    );
-    std::fs::remove_dir(&blocker).unwrap();
-
-    let srv = start_in(dir.path()).await;
-    let (mut s, _) = Client::connect(srv.tcp, V311, "sub", true).await;
-    s.subscribe(1, "r", QoS::AtLeastOnce).await;
-    assert_eq!(
-        recv_publish(&mut s).await.payload,
-        Bytes::from_static(b"first")
-    );
-    drop(s);
-    srv.shutdown().await.unwrap();
-}
-
-#[tokio::test]
-async fn autosave_interval_writes_while_running() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().to_owned();
-    let srv = start_with(move |c| {
-        c.persistence = true;
-        c.persistence_location = Some(d);
-        c.autosave_on_changes = true;
-        c.autosave_interval = 1;
-    })
-    .await;
-    let (mut p, _) = Client::connect(srv.tcp, V311, "pub", true).await;
-    p.publish("auto", b"saved", QoS::AtLeastOnce, 1, true).await;
-    assert!(matches!(p.recv().await, Packet::PubAck(_)));
-    // The file appears without a shutdown (one change = autosave_interval reached).
-    let path = dir.path().join("tern.db");
-    let deadline = std::time::Instant::now() + DEADLINE;
-    while !path.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no autosave within {DEADLINE:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    for i in 0..200u16 {
+        let topic = format!("r/{i}");
+        p.publish(&topic, &[b'x'; 200], QoS::AtLeastOnce, i + 1, true)
+            .await;
+        assert!(matches!(p.recv().await, Packet::PubAck(_)));
     }
-    // Readable as a complete snapshot by a second broker while the first still runs.
+    drop(p);
+    srv.shutdown().await.unwrap();
+    let path = dir.path().join("tern.db");
+    let good = std::fs::read(&path).unwrap();
+    assert!(good.len() > 16 * 4096, "several pages: {}", good.len());
+    let bind = |location: std::path::PathBuf| {
+        let mut config = test_config();
+        config.persistence = true;
+        config.persistence_location = Some(location);
+        async move {
+            match tern_server::Server::bind(config).await {
+                Ok(_) => panic!("started with a damaged or missing persistence store"),
+                Err(e) => e.to_string(),
+            }
+        }
+    };
+    for (what, at) in [("header", 0), ("page", 8 * 4096)] {
+        let mut bytes = good.clone();
+        for b in &mut bytes[at..at + 4096] {
+            *b = 0xA5;
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let err = bind(dir.path().to_owned()).await;
+        assert!(err.contains(&path.display().to_string()), "{what}: {err}");
+        // The damaged file is left for the operator, not replaced.
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{what}");
+    }
+    // A persistence_location that does not exist is refused at start, not at first write.
+    let err = bind(dir.path().join("missing")).await;
+    assert!(err.contains("not a directory"), "{err}");
+}
+
+/// A snapshot file of the earlier persistence format at the database's path is imported
+/// once (and kept aside as `tern.db.snapshot-v1`): its retained messages, sessions and
+/// queued messages are all there, and later starts read the database.
+#[tokio::test]
+async fn snapshot_file_of_the_earlier_format_is_imported_once() {
+    use std::sync::Arc;
+    use tern_server::store::{Clock, Delivery, Image, Message, SessionImage, legacy};
+    let dir = tempfile::tempdir().unwrap();
+    let msg = |topic: &str, payload: &'static [u8]| {
+        Arc::new(Message {
+            topic: topic_(topic),
+            payload: Bytes::from_static(payload),
+            qos: QoS::AtLeastOnce,
+            retain: true,
+            properties: None,
+            origin: None,
+            expires_at: None,
+        })
+    };
+    let subscription = (
+        "old/#".into(),
+        tern_codec::SubscriptionOptions::new(QoS::AtLeastOnce),
+        None,
+    );
+    let image = Image {
+        retained: vec![msg("old/retained", b"kept")],
+        sessions: vec![SessionImage {
+            sid: 0,
+            client_id: "old-client".into(),
+            expiry: tern_server::store::NEVER_EXPIRES,
+            disconnected_at: None,
+            subscriptions: vec![subscription],
+            queue: vec![Delivery {
+                msg: msg("old/queued", b"waiting"),
+                qos: QoS::AtLeastOnce,
+                retain: false,
+                sub_ids: Vec::new(),
+                stored: None,
+            }],
+            inflight: Vec::new(),
+            incoming_qos2: Vec::new(),
+            will: None,
+            expired: false,
+        }],
+    };
+    let body = legacy::encode(&image, Clock::now()).unwrap();
+    let path = dir.path().join("tern.db");
+    legacy::write_atomic(&path, &body).unwrap();
+
+    for run in 0..2 {
+        let srv = start_in(dir.path()).await;
+        let (mut s, ack) = Client::connect(srv.tcp, V311, "old-client", false).await;
+        assert!(ack.session_present, "run {run}: the session came over");
+        if run == 0 {
+            let m = recv_publish(&mut s).await;
+            assert_eq!(m.payload, Bytes::from_static(b"waiting"));
+            puback(&mut s, &m).await;
+        }
+        let (mut r, _) = Client::connect(srv.tcp, V311, "reader", true).await;
+        r.subscribe(1, "old/retained", QoS::AtLeastOnce).await;
+        assert_eq!(
+            recv_publish(&mut r).await.payload,
+            Bytes::from_static(b"kept")
+        );
+        drop((s, r));
+        srv.shutdown().await.unwrap();
+        assert!(
+            dir.path().join("tern.db.snapshot-v1").is_file(),
+            "kept aside"
+        );
+    }
+}
+
+/// Acknowledged means stored: right after the PUBACK, a copy of the database files (taken
+/// while the broker still runs, as a crash would leave them) holds the message.
+#[tokio::test]
+async fn acknowledged_messages_are_in_the_database_before_the_puback() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start_in(dir.path()).await;
+    let (mut s, _) = Client::connect(srv.tcp, V311, "durable-sub", false).await;
+    s.subscribe(1, "now/#", QoS::AtLeastOnce).await;
+    drop(s);
+    let (mut p, _) = Client::connect(srv.tcp, V311, "pub", true).await;
+    p.publish("now/retained", b"stored", QoS::AtLeastOnce, 1, true)
+        .await;
+    assert!(matches!(p.recv().await, Packet::PubAck(_)));
+    // Copy the database and its write-ahead log as they are on disk now.
     let copy = tempfile::tempdir().unwrap();
-    std::fs::copy(&path, copy.path().join("tern.db")).unwrap();
+    for name in ["tern.db", "tern.db-wal"] {
+        let from = dir.path().join(name);
+        if from.exists() {
+            std::fs::copy(&from, copy.path().join(name)).unwrap();
+        }
+    }
     let other = start_in(copy.path()).await;
-    let (mut s, _) = Client::connect(other.tcp, V311, "sub", true).await;
-    s.subscribe(1, "auto", QoS::AtLeastOnce).await;
+    let (mut s, ack) = Client::connect(other.tcp, V311, "durable-sub", false).await;
+    assert!(ack.session_present);
     assert_eq!(
         recv_publish(&mut s).await.payload,
-        Bytes::from_static(b"saved")
+        Bytes::from_static(b"stored")
     );
-    drop(s);
-    drop(p);
+    let (mut r, _) = Client::connect(other.tcp, V311, "reader", true).await;
+    r.subscribe(1, "now/retained", QoS::AtLeastOnce).await;
+    assert!(recv_publish(&mut r).await.retain);
+    drop((s, r, p));
     other.shutdown().await.unwrap();
     srv.shutdown().await.unwrap();
 }

@@ -30,6 +30,8 @@ pub struct Published {
     pub matched: usize,
     /// Set when the publisher should pause reading until this subscriber drains.
     pub congestion: Option<Congestion>,
+    /// The commit holding what must be stored before PUBACK / PUBREC (0: nothing).
+    pub commit: super::Commit,
 }
 
 impl Broker {

@@ -1,5 +1,7 @@
 //! Session lifecycle: attach a connection (new, resumed or taken over), detach it (will,
-//! expiry, offline queueing), expire offline sessions and fire delayed wills.
+//! expiry, offline queueing), expire offline sessions and fire delayed wills. For persistent
+//! sessions with a durable store, each step also appends the session's record (or its
+//! removal) so that a restart finds it as it was.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,8 +11,8 @@ use tern_codec::Pid;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::{Broker, Inflight, Message, SessionKey, State, Stats};
-use crate::store::{LiveConnection, PendingWill};
+use super::{Broker, Commit, Inflight, Message, SessionKey, State, Stats, record};
+use crate::store::{LiveConnection, Op, PendingWill, StoredWill};
 
 /// How long a new connection waits for the connection it takes over to hand back its state.
 const TAKEOVER_WAIT: Duration = Duration::from_secs(5);
@@ -23,12 +25,17 @@ pub struct ConnectRequest {
     pub clean_start: bool,
     /// Session Expiry Interval in seconds (`NEVER_EXPIRES` for a 3.1.1 persistent session).
     pub expiry: u32,
+    /// The will, stored with a persistent session so that it is published after a crash
+    /// too (only read with a durable store).
+    pub will: Option<StoredWill>,
 }
 
 /// A connection attached to its session.
 #[derive(Debug)]
 pub struct Attached {
     pub key: SessionKey,
+    /// The durable store's session id (0: not stored).
+    pub sid: u64,
     pub conn_id: u64,
     /// CONNACK Session Present [MQTT-3.2.2-1..3].
     pub session_present: bool,
@@ -40,6 +47,8 @@ pub struct Attached {
     pub inflight: Vec<Inflight>,
     /// Incoming QoS 2 packet ids still awaiting PUBREL.
     pub incoming_qos2: Vec<Pid>,
+    /// The commit holding the session's record (CONNACK waits for it).
+    pub commit: Commit,
 }
 
 /// What a connection hands back when it ends.
@@ -125,25 +134,61 @@ impl Broker {
             done: CancellationToken::new(),
             drained: Arc::new(Notify::new()),
         };
-        let attached = Attached {
-            key,
-            conn_id: live.id,
-            session_present,
-            notify: Arc::clone(&live.notify),
-            kick: live.kick.clone(),
-            done: live.done.clone(),
-            inflight,
-            incoming_qos2,
-        };
-        if let Some(s) = st.sessions.get_mut(key) {
+        let conn_id = live.id;
+        let (notify, kick, done) = (
+            Arc::clone(&live.notify),
+            live.kick.clone(),
+            live.done.clone(),
+        );
+        st.sessions.set_live(key, Some(live));
+        let mut sid = 0;
+        let State { sessions, ops, .. } = &mut *st;
+        if let Some(s) = sessions.get_mut(key) {
             s.expiry = req.expiry;
             s.disconnected_at = None;
+            if self.inner.durable {
+                // Newly persistent (or resumed from a session that was not stored): its
+                // subscriptions go into the store with it. Now ending with its connection:
+                // nothing of it stays stored.
+                let promoted = req.expiry > 0 && s.sid == 0;
+                if promoted {
+                    s.sid = self.inner.store.next_sid();
+                } else if req.expiry == 0 && s.sid != 0 {
+                    ops.push(Op::SessionGone { sid: s.sid });
+                    s.sid = 0;
+                }
+                if s.sid != 0 {
+                    ops.push(record(s, req.will.clone()));
+                }
+                if promoted {
+                    for (filter, (options, id)) in &s.subscriptions {
+                        ops.push(Op::Subscribe {
+                            sid: s.sid,
+                            filter: filter.clone(),
+                            options: *options,
+                            id: *id,
+                        });
+                    }
+                }
+            }
+            sid = s.sid;
         }
-        st.sessions.set_live(key, Some(live));
         let connected = st.sessions.connected();
+        let commit = self.commit(&mut st);
         drop(st);
         self.inner.stats.note_connected(connected as u64);
-        Ok(attached)
+        Ok(Attached {
+            key,
+            sid,
+            conn_id,
+            session_present,
+            notify,
+            kick,
+            done,
+            inflight,
+            incoming_qos2,
+            commit,
+        })
     }
 
     /// Hands a finished connection's state back: publishes the will now or schedules it
@@ -167,19 +212,25 @@ impl Broker {
         if let Some(w) = will_now {
             self.publish_locked(&mut st, w);
         }
+        self.commit(&mut st);
     }
 
     /// Keeps a disconnected session (expiry > 0): in-flight state for the resend, the will
     /// scheduled when delayed; returns a will to publish now.
     fn park(&self, st: &mut State, d: Detach, now: Instant) -> Option<Message> {
         st.sessions.set_live(d.key, None);
-        let s = st.sessions.get_mut(d.key)?;
+        let keep_qos0 = self.inner.config.queue_qos0_messages;
+        let State { sessions, ops, .. } = st;
+        let s = sessions.get_mut(d.key)?;
         s.expiry = d.expiry;
         s.disconnected_at = Some(now);
         s.inflight = d.inflight;
         s.incoming_qos2 = d.incoming_qos2;
-        // QoS 0 is not kept for offline clients (section 4.1 "MAY").
-        s.queue.drop_qos0();
+        // QoS 0 is not kept for offline clients (section 4.1 "MAY") unless
+        // `queue_qos0_messages`, as in Mosquitto.
+        if !keep_qos0 {
+            s.queue.drop_qos0();
+        }
         let mut will_now = None;
         if let Some((w, delay)) = d.will {
             if delay == 0 {
@@ -192,6 +243,25 @@ impl Broker {
                     at: now + wait,
                 }));
             }
+        }
+        if self.inner.durable && s.sid != 0 {
+            // The packet ids of everything in flight, for the resend after a restart
+            // [MQTT-4.4.0-1] (QoS 2 ones were stored when sent).
+            for f in &s.inflight {
+                if let Some(e) = f.delivery.stored {
+                    ops.push(Op::Sent {
+                        sid: s.sid,
+                        seq: e.seq,
+                        pid: f.pid,
+                        released: f.released,
+                    });
+                }
+            }
+            let will = s.will.as_ref().map(|w| StoredWill::Due {
+                msg: w.msg.clone(),
+                at: w.at,
+            });
+            ops.push(record(s, will));
         }
         let deadline = match (s.will.as_ref().map(|w| w.at), s.expires_at()) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -208,12 +278,15 @@ impl Broker {
 
     /// Removes a session: its subscriptions, queue and in-flight state. A pending delayed
     /// will is published because the session ended [MQTT-3.1.3-9].
-    fn end_session(&self, st: &mut State, key: SessionKey) {
+    pub(super) fn end_session(&self, st: &mut State, key: SessionKey) {
         let Some(s) = st.sessions.remove(key) else {
             return;
         };
         for filter in s.subscriptions.keys() {
             st.subs.remove(filter, key);
+        }
+        if self.inner.durable && s.sid != 0 {
+            st.ops.push(Op::SessionGone { sid: s.sid });
         }
         if let Some(w) = s.will {
             self.publish_locked(st, w.msg);
@@ -222,9 +295,7 @@ impl Broker {
 
     pub(super) fn publish_locked(&self, st: &mut State, msg: Message) {
         let msg = Arc::new(msg);
-        if msg.retain && self.inner.config.retain_available {
-            st.retained.set(&msg);
-        }
+        self.retain(st, &msg);
         // Wills and expiry run outside any publisher's session: nobody to slow down.
         self.route(st, &msg, &mut None);
     }
@@ -235,9 +306,15 @@ impl Broker {
         let mut wills = Vec::new();
         let mut expired = Vec::new();
         let mut next: Option<Instant> = None;
-        for s in st.sessions.iter_mut() {
+        let durable = self.inner.durable;
+        let State { sessions, ops, .. } = &mut *st;
+        for s in sessions.iter_mut() {
             if s.will.as_ref().is_some_and(|w| w.at <= now) {
                 wills.extend(s.will.take().map(|w| w.msg));
+                if durable && s.sid != 0 {
+                    // Published now: not again after a restart.
+                    ops.push(record(s, None));
+                }
             }
             match s.expires_at() {
                 Some(at) if at <= now => expired.push(s.key),
@@ -256,6 +333,7 @@ impl Broker {
             self.publish_locked(&mut st, w);
         }
         st.next_deadline = next;
+        self.commit(&mut st);
         next
     }
 
@@ -272,8 +350,8 @@ impl Broker {
         }
     }
 
-    /// On shutdown the in-memory sessions end with the server, so delayed wills are sent
-    /// now [MQTT-3.1.3-9].
+    /// Without persistence the sessions end with the server, so delayed wills are sent at
+    /// shutdown [MQTT-3.1.3-9]. (With persistence they are stored and kept.)
     pub fn flush_pending_wills(&self) {
         let mut st = self.lock();
         let wills: Vec<Message> = st
@@ -284,5 +362,6 @@ impl Broker {
         for w in wills {
             self.publish_locked(&mut st, w);
         }
+        self.commit(&mut st);
     }
 }

@@ -5,33 +5,44 @@
 //! so a publish is: lock, match the trie, push a `Delivery` into each subscriber's bounded
 //! queue, wake the subscriber, unlock. Session tasks pull from their queue when woken and do
 //! all encoding and I/O outside the lock.
+//!
+//! With persistence on, every change to a persistent session or a retained message is also
+//! appended to the durable [`Store`] as an [`Op`], under the same lock so the store sees the
+//! changes in the order they were made; callers get the [`Commit`] to wait for before they
+//! acknowledge (see `store::durable`).
+//!
+//! * `routing.rs`: publish, fan-out into queues, subscribe / unsubscribe
+//! * `lifecycle.rs`: attach, detach, expiry, wills
+//! * `flow.rs`: draining queues into sessions, pacing publishers for congested subscribers
+//! * `recovery.rs`: putting a loaded [`Image`](crate::store::Image) back
+//! * `subscriptions/`: the topic-filter trie; `stats.rs`, `security.rs`
 
 mod flow;
 mod lifecycle;
-mod message;
-mod persist;
+mod recovery;
+mod routing;
 mod security;
 mod stats;
 pub mod subscriptions;
 
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Instant;
 
-use tern_codec::{QoS, RetainHandling, SubscriptionOptions, TopicFilter};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, watch};
 
+pub use crate::store::{Commit, Delivery, Inflight, Message, SessionKey};
 pub use flow::{Congestion, Published};
 pub use lifecycle::{Attached, ConnectRequest, Detach};
-pub use message::{Delivery, Inflight, Message, SessionKey};
-pub use persist::Restored;
+pub use recovery::{Expired, Restored};
 pub use stats::{Counters, Gauges, OpenConnection, Snapshot, Stats};
-use subscriptions::{Match, Subscriber, SubscriptionTree, split_shared};
+use subscriptions::{Match, SubscriptionTree};
 
 use crate::auth::Auth;
 use crate::config::Config;
-use crate::store::{Pushed, RetainedStore, SessionStore};
+use crate::store::{
+    MemoryStore, Op, RetainedStore, SessionRecord, SessionStore, Store, StoredSession,
+};
 
 /// Handle to the broker; clone it freely (one `Arc`).
 #[derive(Clone)]
@@ -54,10 +65,10 @@ struct Inner {
     started: Instant,
     next_conn_id: AtomicU64,
     connections: Arc<Semaphore>,
-    /// Changes since the last save, for `autosave_on_changes` (see `persist.rs`).
-    changes: AtomicU64,
-    /// Wakes the autosave task once `autosave_interval` changes accumulated.
-    autosave: Notify,
+    /// Where changes that must survive a crash go (`MemoryStore` without persistence).
+    store: Arc<dyn Store>,
+    /// `store.durable()`, read on every routed message.
+    durable: bool,
 }
 
 struct State {
@@ -69,6 +80,8 @@ struct State {
     scratch_retained: Vec<Arc<Message>>,
     /// Earliest deadline the expiry task is sleeping towards.
     next_deadline: Option<Instant>,
+    /// Ops of the current locked section, appended to the store before unlocking.
+    ops: Vec<Op>,
 }
 
 /// The locked state; releasing it mirrors the counts statistics read into [`Gauges`].
@@ -120,8 +133,13 @@ impl Broker {
         Broker::with_auth(config, Auth::default())
     }
 
-    /// A broker enforcing `auth` (see [`Auth::load`]).
+    /// A broker enforcing `auth` (see [`Auth::load`]), without persistence.
     pub fn with_auth(config: Config, auth: Auth) -> Broker {
+        Broker::with_store(config, auth, Arc::new(MemoryStore::default()))
+    }
+
+    /// A broker keeping what must survive a crash in `store`.
+    pub fn with_store(config: Config, auth: Auth, store: Arc<dyn Store>) -> Broker {
         let permits = config.connection_permits();
         let sessions = SessionStore::default();
         let gauges = Gauges {
@@ -137,6 +155,7 @@ impl Broker {
                     scratch: Vec::new(),
                     scratch_retained: Vec::new(),
                     next_deadline: None,
+                    ops: Vec::new(),
                 }),
                 config,
                 auth: RwLock::new(Arc::new(auth)),
@@ -148,8 +167,8 @@ impl Broker {
                 started: Instant::now(),
                 next_conn_id: AtomicU64::new(1),
                 connections: Arc::new(Semaphore::new(permits)),
-                changes: AtomicU64::new(0),
-                autosave: Notify::new(),
+                durable: store.durable(),
+                store,
             }),
         }
     }
@@ -171,6 +190,31 @@ impl Broker {
         &self.inner.connections
     }
 
+    /// Whether changes are kept in a durable store (`persistence = true`).
+    pub fn durable(&self) -> bool {
+        self.inner.durable
+    }
+
+    /// Appends ops made outside the broker lock (by a session: sent, acknowledged, QoS 2
+    /// ids); returns the commit to wait for.
+    pub fn append(&self, ops: &mut Vec<Op>) -> Commit {
+        if ops.is_empty() {
+            return 0;
+        }
+        self.inner.store.append(ops)
+    }
+
+    /// The last commit known to be stored, and a receiver following it (`None` without a
+    /// durable store: everything counts as committed at once).
+    pub fn commits(&self) -> Option<watch::Receiver<Commit>> {
+        self.inner.durable.then(|| self.inner.store.commits())
+    }
+
+    /// Writes every appended change and stops the store (graceful shutdown; blocking).
+    pub fn close_store(&self) {
+        self.inner.store.close();
+    }
+
     fn lock(&self) -> StateGuard<'_> {
         // A panic while holding the lock cannot leave the maps half-updated in a way that
         // breaks memory safety; keep serving the other clients.
@@ -184,222 +228,42 @@ impl Broker {
         }
     }
 
+    /// Appends the ops of this locked section (still under the lock, so the store sees them
+    /// in the order they were made); the commit that will hold them, or 0 for none.
+    fn commit(&self, st: &mut State) -> Commit {
+        if st.ops.is_empty() {
+            return 0;
+        }
+        self.inner.store.append(&mut st.ops)
+    }
+
     fn next_conn_id(&self) -> u64 {
         self.inner.next_conn_id.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// Routes `msg` to every matching subscription and updates the retained store when the
-    /// RETAIN flag is set.
-    pub fn publish(&self, msg: Message) -> Published {
-        let msg = Arc::new(msg);
-        let retain_available = self.inner.config.retain_available;
-        let mut st = self.lock();
-        if msg.retain && retain_available {
-            st.retained.set(&msg);
-            if !persist::is_sys(&msg) {
-                self.note_change();
-            }
-        }
-        let mut congestion = None;
-        let matched = self.route(&mut st, &msg, &mut congestion);
-        Published {
-            matched,
-            congestion,
-        }
-    }
-
-    fn route(
-        &self,
-        st: &mut State,
-        msg: &Arc<Message>,
-        congestion: &mut Option<Congestion>,
-    ) -> usize {
-        let State {
-            sessions,
-            subs,
-            scratch,
-            ..
-        } = st;
-        scratch.clear();
-        subs.matches(
-            &msg.topic,
-            &|k| sessions.get(k).is_some_and(|s| s.live.is_some()),
-            scratch,
-        );
-        // No Local: never back to the publishing session [MQTT-3.8.3-3].
-        scratch.retain(|m| !(m.no_local && Some(m.key) == msg.origin));
-        if scratch.len() > 1 {
-            scratch.sort_unstable_by_key(|m| (m.shared, m.key));
-        }
-        let mut delivered = 0;
-        let mut i = 0;
-        while i < scratch.len() {
-            let first = scratch[i];
-            let mut qos = first.qos;
-            let mut rap = first.retain_as_published;
-            let mut ids: Vec<NonZeroU32> = first.id.into_iter().collect();
-            let mut j = i + 1;
-            // Overlapping subscriptions of one session: one copy at the highest QoS with
-            // every Subscription Identifier [MQTT-3.3.4-2, MQTT-3.3.4-3].
-            while !first.shared && j < scratch.len() && !scratch[j].shared {
-                let m = scratch[j];
-                if m.key != first.key {
-                    break;
-                }
-                qos = qos.max(m.qos);
-                rap |= m.retain_as_published;
-                ids.extend(m.id);
-                j += 1;
-            }
-            i = j;
-            let d = Delivery {
-                msg: Arc::clone(msg),
-                qos: msg.qos.min(qos),
-                // Live messages go out with RETAIN 0 unless Retain As Published
-                // [MQTT-3.3.1-12, MQTT-3.3.1-13].
-                retain: rap && msg.retain,
-                sub_ids: ids,
-            };
-            if self.enqueue(sessions, first.key, d, congestion) {
-                delivered += 1;
-            }
-        }
-        delivered
-    }
-
-    /// Pushes into one session's bounded queue. Offline sessions keep only QoS 1/2. Reports
-    /// the first live subscriber whose queue passed the congestion mark.
-    fn enqueue(
-        &self,
-        sessions: &mut SessionStore,
-        key: SessionKey,
-        d: Delivery,
-        congestion: &mut Option<Congestion>,
-    ) -> bool {
-        let Some(s) = sessions.get_mut(key) else {
-            return false;
-        };
-        if s.live.is_none() {
-            if d.qos == QoS::AtMostOnce {
-                return true;
-            }
-            self.note_change();
-        }
-        let config = &self.inner.config;
-        match s
-            .queue
-            .push(d, config.max_queued_messages, config.max_queued_bytes)
-        {
-            Pushed::Queued => {}
-            Pushed::DroppedNew | Pushed::DroppedOldQos0 => {
-                Stats::add(&self.inner.stats.publish_dropped, 1);
-            }
-        }
-        if let Some(live) = &s.live {
-            live.notify.notify_one();
-            let limit = self.inner.config.max_queued_messages;
-            if limit > 0 && !s.slow && s.queue.len() >= self.congestion_mark() {
-                s.congested = true;
-                if congestion.is_none() {
-                    *congestion = Some(Congestion {
-                        key,
-                        drained: Arc::clone(&live.drained),
-                    });
-                }
-            }
-        }
-        true
-    }
-
-    /// Adds subscriptions for `key` with the options already granted, then queues the
-    /// matching retained messages as Retain Handling asks [MQTT-3.3.1-9, MQTT-3.8.4-4].
-    /// Returns, per filter, whether it was accepted: a new filter beyond
-    /// `max_subscriptions` is not (replacing an existing one always is).
-    pub fn subscribe(
-        &self,
-        key: SessionKey,
-        filters: &[(TopicFilter, SubscriptionOptions)],
-        id: Option<NonZeroU32>,
-    ) -> Vec<bool> {
-        let now = Instant::now();
-        let retain_available = self.inner.config.retain_available;
-        let quota = match self.inner.config.max_subscriptions {
-            0 => usize::MAX,
-            n => n,
-        };
-        self.note_change();
-        let mut st = self.lock();
-        let mut accepted = Vec::with_capacity(filters.len());
-        let mut retained = std::mem::take(&mut st.scratch_retained);
-        for (filter, options) in filters {
-            let Some(s) = st.sessions.get(key) else {
-                accepted.push(false);
-                continue;
-            };
-            let ok = s.subscriptions.len() < quota || s.subscriptions.contains_key(filter.as_str());
-            accepted.push(ok);
-            if !ok {
-                continue;
-            }
-            let existed = st.subs.insert(
-                filter.as_str(),
-                Subscriber {
-                    key,
-                    options: *options,
-                    id,
-                },
-            );
-            let Some(s) = st.sessions.get_mut(key) else {
-                continue;
-            };
-            s.subscriptions
-                .insert(filter.as_str().into(), (*options, id));
-            let (group, inner) = split_shared(filter.as_str());
-            let send = match options.retain_handling {
-                RetainHandling::SendAtSubscribe => true,
-                RetainHandling::SendIfNewSubscription => !existed,
-                RetainHandling::DoNotSend => false,
-            };
-            // Retained messages are not sent for shared subscriptions (section 4.8.2).
-            if !send || group.is_some() || !retain_available {
-                continue;
-            }
-            retained.clear();
-            st.retained.matching(inner, now, &mut retained);
-            for msg in retained.drain(..) {
-                let d = Delivery {
-                    qos: msg.qos.min(options.qos),
-                    msg,
-                    retain: true,
-                    sub_ids: id.into_iter().collect(),
-                };
-                // Retained messages answer this subscriber's own SUBSCRIBE: no publisher to
-                // slow down.
-                self.enqueue(&mut st.sessions, key, d, &mut None);
-            }
-        }
-        st.scratch_retained = retained;
-        accepted
-    }
-
-    /// Removes subscriptions; for each filter, whether it existed [MQTT-3.10.4-5].
-    pub fn unsubscribe(&self, key: SessionKey, filters: &[TopicFilter]) -> Vec<bool> {
-        self.note_change();
-        let mut st = self.lock();
-        filters
-            .iter()
-            .map(|f| {
-                let removed = st.subs.remove(f.as_str(), key);
-                if let Some(s) = st.sessions.get_mut(key) {
-                    s.subscriptions.remove(f.as_str());
-                }
-                removed
-            })
-            .collect()
     }
 
     /// Counts for `$SYS` and `/metrics`, read without the lock (see [`Gauges`]).
     pub fn counts(&self) -> Counts {
         self.inner.gauges.counts()
     }
+}
+
+/// The durable record of a session as it is now, with `will` (armed while connected, due
+/// while disconnected).
+fn record(s: &StoredSession, will: Option<crate::store::StoredWill>) -> Op {
+    Op::Session(Box::new(SessionRecord {
+        sid: s.sid,
+        client_id: s.client_id.clone(),
+        expiry: s.expiry,
+        disconnected_at: if s.live.is_some() {
+            None
+        } else {
+            s.disconnected_at
+        },
+        will,
+    }))
+}
+
+/// A `$SYS/...` statistics message: describes this run, never persisted.
+fn is_sys(m: &Message) -> bool {
+    m.topic.as_str().starts_with("$SYS/")
 }

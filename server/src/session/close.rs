@@ -130,6 +130,10 @@ impl Session {
             ),
         }
 
+        // Acknowledgements of what was stored before the end still reach the client.
+        if !matches!(close, Close::Io(_)) {
+            self.drain_held(writer).await;
+        }
         if self.version.is_v5()
             && let Some(reason) = close.reason()
         {

@@ -19,7 +19,7 @@ use crate::broker::{ConnectRequest, Message};
 use crate::config::PROTOCOL_MAX_PACKET_SIZE;
 use crate::connection::{PacketReader, PacketWriter, ReadError};
 use crate::limits;
-use crate::store::NEVER_EXPIRES;
+use crate::store::{NEVER_EXPIRES, StoredWill};
 
 /// Reads CONNECT and answers it. `None` when the connection must close (CONNACK with a
 /// refusal code already queued where the protocol has one).
@@ -142,15 +142,56 @@ where
     // `persistent_client_expiration` bounds how long an abandoned session is kept; a v5
     // client is told the value in force (section 3.2.2.3.2).
     let expiry = config.granted_session_expiry(requested);
+    let will = c.will.map(|w| {
+        let p = w.properties.into_inner();
+        // Copied out of the read buffer for the same reason as the client id.
+        let topic = TopicName::new(w.topic.as_str().to_owned()).unwrap_or(w.topic);
+        let msg = Message {
+            topic,
+            payload: Bytes::copy_from_slice(&w.payload),
+            qos: w.qos,
+            retain: w.retain,
+            properties: Message::boxed_properties(PublishProperties {
+                payload_format_indicator: p.payload_format_indicator,
+                response_topic: p.response_topic,
+                correlation_data: p.correlation_data,
+                user_properties: p.user_properties,
+                content_type: p.content_type,
+                ..PublishProperties::default()
+            }),
+            // Set once the session is known (No Local) [MQTT-3.8.3-3].
+            origin: None,
+            expires_at: None,
+        };
+        Box::new((
+            msg,
+            p.will_delay_interval.unwrap_or(0),
+            p.message_expiry_interval,
+        ))
+    });
+
     let req = ConnectRequest {
         client_id: client_id.clone(),
         clean_start: c.clean_start,
         expiry,
+        // Stored with a persistent session: published after a crash too.
+        will: will
+            .as_ref()
+            .filter(|_| broker.durable() && expiry > 0)
+            .map(|w| StoredWill::Armed {
+                msg: w.0.clone(),
+                delay: w.1,
+                expiry: w.2,
+            }),
     };
     let attached = tokio::select! {
         () = ctx.shutdown.cancelled() => return None,
         a = broker.connect(&req) => a,
     };
+    let mut will = will;
+    if let Some(w) = will.as_mut() {
+        w.0.origin = Some(attached.key);
+    }
 
     // Incoming QoS 2 messages awaiting PUBREL: a v5 client is told our Receive Maximum
     // [MQTT-3.3.4-7]; a 3.x client is told nothing, so it gets `max_queued_messages` (the
@@ -194,39 +235,13 @@ where
         properties: props.into(),
     };
 
-    let will = c.will.map(|w| {
-        let p = w.properties.into_inner();
-        // Copied out of the read buffer for the same reason as the client id.
-        let topic = TopicName::new(w.topic.as_str().to_owned()).unwrap_or(w.topic);
-        let msg = Message {
-            topic,
-            payload: Bytes::copy_from_slice(&w.payload),
-            qos: w.qos,
-            retain: w.retain,
-            properties: Message::boxed_properties(PublishProperties {
-                payload_format_indicator: p.payload_format_indicator,
-                response_topic: p.response_topic,
-                correlation_data: p.correlation_data,
-                user_properties: p.user_properties,
-                content_type: p.content_type,
-                ..PublishProperties::default()
-            }),
-            origin: Some(attached.key),
-            expires_at: None,
-        };
-        Box::new((
-            msg,
-            p.will_delay_interval.unwrap_or(0),
-            p.message_expiry_interval,
-        ))
-    });
-
     let mut session = Session {
         broker: broker.clone(),
         client_id,
         peer: ctx.peer,
         transport: ctx.transport,
         key: attached.key,
+        sid: attached.sid,
         conn_id: attached.conn_id,
         version,
         keep_alive,
@@ -255,8 +270,14 @@ where
         want_pull: true,
         pull_buf: Vec::new(),
         congestion: None,
+        held: VecDeque::new(),
+        commits: broker.commits(),
     };
-    if session.send(writer, &Packet::ConnAck(ack)).is_err() {
+    // After the session's record is stored (a restart then finds what CONNACK promised).
+    if session
+        .emit(writer, Packet::ConnAck(ack), attached.commit)
+        .is_err()
+    {
         return None;
     }
     // Resend what was in flight, in the original order, with DUP [MQTT-4.4.0-1].

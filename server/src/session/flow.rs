@@ -29,7 +29,10 @@ impl Session {
         let stats = broker.stats();
         let notify = Arc::clone(&self.notify);
         for _ in 0..INPUT_BATCH {
-            if self.congestion.is_some() || writer.pending() >= WRITE_READ_STOP {
+            if self.congestion.is_some()
+                || writer.pending() >= WRITE_READ_STOP
+                || self.held.len() >= super::held::HELD_READ_STOP
+            {
                 break;
             }
             match reader.try_next(stats) {
@@ -60,7 +63,10 @@ impl Session {
         &mut self,
         writer: &mut PacketWriter<W>,
     ) -> Result<(), Close> {
-        while self.want_pull && writer.pending() < WRITE_HIGH_WATER {
+        while self.want_pull
+            && writer.pending() < WRITE_HIGH_WATER
+            && self.held.len() < super::held::HELD_READ_STOP
+        {
             if !self.pull(writer)? {
                 break;
             }

@@ -14,6 +14,7 @@ use crate::broker::subscriptions::split_shared;
 use crate::broker::{Message, Stats};
 use crate::connection::PacketWriter;
 use crate::limits;
+use crate::store::Op;
 
 impl Session {
     pub(super) fn on_publish<W: AsyncWrite + Unpin>(
@@ -58,7 +59,8 @@ impl Session {
         {
             // A resent QoS 2 PUBLISH we already own: acknowledge again, do not deliver
             // twice [MQTT-4.3.3-9, MQTT-4.3.3-10].
-            return self.send(w, &Packet::PubRec(PubResp::new(pid)));
+            // Held behind the original PUBREC if that still waits for its commit.
+            return self.emit(w, Packet::PubRec(PubResp::new(pid)), 0);
         }
         if qos == QoS::ExactlyOnce && self.incoming_qos2.len() >= usize::from(self.receive_max_in) {
             return Err(Close::violation(
@@ -83,6 +85,14 @@ impl Session {
         // Clients may not inject `$SYS` data; such messages are acknowledged and dropped.
         let sys = topic.starts_with("$SYS");
         let mut reason = ReasonCode::Success;
+        let mut commit = 0;
+        // A stored session's incoming QoS 2 id is stored with the deliveries, atomically:
+        // after a crash, a resent PUBLISH is either known (no second delivery) or was never
+        // routed [MQTT-4.3.3-9].
+        let qos2_in = match p.qos_pid {
+            QosPid::ExactlyOnce(pid) if self.sid != 0 => Some(Op::Qos2In { sid: self.sid, pid }),
+            _ => None,
+        };
         if bad_format {
             reason = ReasonCode::PayloadFormatInvalid;
         } else if !self.may_publish(&topic) {
@@ -108,7 +118,8 @@ impl Session {
                 properties: props.filter(|b| !b.is_empty()),
                 origin: Some(self.key),
             };
-            let published = self.broker.publish(msg);
+            let published = self.broker.publish(msg, qos2_in.clone());
+            commit = published.commit;
             self.note_congestion(published.congestion);
             if published.matched == 0 && v5 {
                 reason = ReasonCode::NoMatchingSubscribers;
@@ -116,14 +127,22 @@ impl Session {
         }
         match p.qos_pid {
             QosPid::AtMostOnce => Ok(()),
-            // PUBACK after taking ownership [MQTT-4.3.2-2].
-            QosPid::AtLeastOnce(pid) => self.send(w, &Packet::PubAck(self.ack(pid, reason))),
+            // PUBACK after taking ownership [MQTT-4.3.2-2]: once what it stands for is stored.
+            QosPid::AtLeastOnce(pid) => {
+                let ack = Packet::PubAck(self.ack(pid, reason));
+                self.emit(w, ack, commit)
+            }
             QosPid::ExactlyOnce(pid) => {
                 // A 3.1.1 client was told Success, so its flow continues with PUBREL.
                 if !reason.is_error() || !v5 {
                     self.incoming_qos2.push(pid);
+                    if commit == 0 && qos2_in.is_some() {
+                        // Not routed (refused, `$SYS`, no subscriber): the id alone.
+                        commit = self.broker.append(&mut qos2_in.into_iter().collect());
+                    }
                 }
-                self.send(w, &Packet::PubRec(self.ack(pid, reason)))
+                let rec = Packet::PubRec(self.ack(pid, reason));
+                self.emit(w, rec, commit)
             }
         }
     }
@@ -170,7 +189,9 @@ impl Session {
     pub(super) fn on_puback(&mut self, r: PubResp) -> Result<(), Close> {
         match self.inflight.iter().position(|f| f.pid == r.pid) {
             Some(i) if self.inflight[i].delivery.qos == QoS::AtLeastOnce => {
-                self.inflight.remove(i);
+                if let Some(f) = self.inflight.remove(i) {
+                    self.forget(f.delivery.stored);
+                }
                 self.want_pull = true;
             }
             _ => {
@@ -196,12 +217,25 @@ impl Session {
         };
         if r.reason.is_error() {
             // The receiver refused the message: the flow ends here (section 4.3.3).
-            self.inflight.remove(i);
+            if let Some(f) = self.inflight.remove(i) {
+                self.forget(f.delivery.stored);
+            }
             self.want_pull = true;
             return Ok(());
         }
         self.inflight[i].released = true;
-        self.send(w, &Packet::PubRel(PubResp::new(r.pid)))
+        // Stored before PUBREL goes out: after a restart the receiver gets PUBREL again,
+        // never the PUBLISH it may already have completed [MQTT-4.3.3-4].
+        let mut commit = 0;
+        if let (sid @ 1.., Some(e)) = (self.sid, self.inflight[i].delivery.stored) {
+            commit = self.broker.append(&mut vec![Op::Sent {
+                sid,
+                seq: e.seq,
+                pid: r.pid,
+                released: true,
+            }]);
+        }
+        self.emit(w, Packet::PubRel(PubResp::new(r.pid)), commit)
     }
 
     pub(super) fn on_pubcomp(&mut self, r: PubResp) -> Result<(), Close> {
@@ -211,7 +245,9 @@ impl Session {
             .position(|f| f.pid == r.pid && f.released)
         {
             Some(i) => {
-                self.inflight.remove(i);
+                if let Some(f) = self.inflight.remove(i) {
+                    self.forget(f.delivery.stored);
+                }
                 self.want_pull = true;
             }
             None => tracing::debug!(
@@ -228,15 +264,26 @@ impl Session {
         r: PubResp,
         w: &mut PacketWriter<W>,
     ) -> Result<(), Close> {
+        let mut commit = 0;
         let reason = match self.incoming_qos2.iter().position(|p| *p == r.pid) {
             Some(i) => {
                 self.incoming_qos2.swap_remove(i);
+                if self.sid != 0 {
+                    // Released in the store before PUBCOMP: a stale id would make a later
+                    // PUBLISH that reuses it look like a resend, and drop it.
+                    let op = Op::Qos2Released {
+                        sid: self.sid,
+                        pid: r.pid,
+                    };
+                    commit = self.broker.append(&mut vec![op]);
+                }
                 ReasonCode::Success
             }
             None => ReasonCode::PacketIdentifierNotFound,
         };
         // PUBCOMP with the same packet id [MQTT-4.3.3-11].
-        self.send(w, &Packet::PubComp(self.ack(r.pid, reason)))
+        let comp = Packet::PubComp(self.ack(r.pid, reason));
+        self.emit(w, comp, commit)
     }
 
     pub(super) fn on_subscribe<W: AsyncWrite + Unpin>(
@@ -277,10 +324,10 @@ impl Session {
         }
         // The retained messages `subscribe` queues are pulled after this returns, so the
         // SUBACK written below still goes out first [MQTT-3.8.4-1].
-        let accepted =
-            self.broker
-                .subscribe(self.key, &granted, s.properties.subscription_identifier);
-        for (slot, ok) in slots.into_iter().zip(accepted) {
+        let done = self
+            .broker
+            .subscribe(self.key, &granted, s.properties.subscription_identifier);
+        for (slot, ok) in slots.into_iter().zip(done.accepted) {
             if !ok {
                 // Over max_subscriptions: v5 0x97 Quota exceeded, 3.1.1 0x80.
                 reasons[slot] = ReasonCode::QuotaExceeded;
@@ -289,14 +336,12 @@ impl Session {
         if reasons.contains(&ReasonCode::QuotaExceeded) {
             tracing::warn!(client_id = %self.client_id, max = config.max_subscriptions, "refusing subscriptions beyond max_subscriptions");
         }
-        self.send(
-            w,
-            &Packet::SubAck(SubAck {
-                pid: s.pid,
-                reasons,
-                properties: AckProperties::default().into(),
-            }),
-        )
+        let ack = Packet::SubAck(SubAck {
+            pid: s.pid,
+            reasons,
+            properties: AckProperties::default().into(),
+        });
+        self.emit(w, ack, done.commit)
     }
 
     pub(super) fn on_unsubscribe<W: AsyncWrite + Unpin>(
@@ -304,7 +349,7 @@ impl Session {
         u: Unsubscribe,
         w: &mut PacketWriter<W>,
     ) -> Result<(), Close> {
-        let existed = self.broker.unsubscribe(self.key, &u.filters);
+        let (existed, commit) = self.broker.unsubscribe(self.key, &u.filters);
         let reasons = if self.version.is_v5() {
             existed
                 .into_iter()
@@ -319,14 +364,25 @@ impl Session {
         } else {
             Vec::new()
         };
-        self.send(
-            w,
-            &Packet::UnsubAck(UnsubAck {
-                pid: u.pid,
-                reasons,
-                properties: AckProperties::default().into(),
-            }),
-        )
+        let ack = Packet::UnsubAck(UnsubAck {
+            pid: u.pid,
+            reasons,
+            properties: AckProperties::default().into(),
+        });
+        self.emit(w, ack, commit)
+    }
+
+    /// Removes a delivered (or discarded) message from the durable store. Nobody waits
+    /// for this commit: at worst a crash resends a message already acknowledged, which QoS 1
+    /// allows and QoS 2 handles with the stored packet id.
+    pub(super) fn forget(&mut self, stored: Option<crate::store::Stored>) {
+        if let (sid @ 1.., Some(e)) = (self.sid, stored) {
+            self.broker.append(&mut vec![Op::Dequeue {
+                sid,
+                seq: e.seq,
+                mid: e.mid,
+            }]);
+        }
     }
 
     pub(super) fn on_disconnect(&mut self, d: Disconnect) -> Close {

@@ -13,6 +13,7 @@ mod close;
 mod connect;
 mod flow;
 use flow::wait_drained;
+mod held;
 mod inbound;
 mod outbound;
 
@@ -25,12 +26,12 @@ use std::time::Duration;
 use bytestring::ByteString;
 use tern_codec::{Packet, Pid, Version};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{Notify, OwnedSemaphorePermit};
+use tokio::sync::{Notify, OwnedSemaphorePermit, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::broker::{
-    Broker, Congestion, Delivery, Inflight, Message, OpenConnection, SessionKey, Stats,
+    Broker, Commit, Congestion, Delivery, Inflight, Message, OpenConnection, SessionKey, Stats,
 };
 use crate::connection::{PacketReader, PacketWriter};
 pub(crate) use close::Close;
@@ -85,6 +86,8 @@ pub(crate) struct Session {
     peer: SocketAddr,
     transport: Transport,
     key: SessionKey,
+    /// The durable store's session id (0: the session is not stored).
+    sid: u64,
     conn_id: u64,
     version: Version,
     /// Negotiated keep alive in seconds (0 = none).
@@ -127,6 +130,10 @@ pub(crate) struct Session {
     /// wait runs out), so fast publishers are paced by their consumers instead of having
     /// their messages dropped.
     congestion: Option<(Congestion, Instant)>,
+    /// Answers waiting for their commit (see `held.rs`); follows the store's commits when
+    /// persistence is on.
+    held: VecDeque<(Commit, Packet)>,
+    commits: Option<watch::Receiver<Commit>>,
 }
 
 /// Runs one connection to completion. Never panics on client input; every exit path hands
@@ -192,6 +199,7 @@ impl Session {
         let mut last_rx = Instant::now();
         let ka_sleep = tokio::time::sleep(ka);
         tokio::pin!(ka_sleep);
+        let mut commits = self.commits.clone();
         loop {
             self.refresh_acl();
             if let Err(close) = self.pull_all(writer) {
@@ -215,8 +223,20 @@ impl Session {
                         return Close::Io(e);
                     }
                 }
+                r = async { commits.as_mut()?.changed().await.ok() },
+                    if !self.held.is_empty() && commits.is_some() =>
+                {
+                    if r.is_none() {
+                        return Close::Shutdown;
+                    }
+                    if let Err(close) = self.release_held(writer) {
+                        return close;
+                    }
+                }
                 r = reader.read_packet(stats),
-                    if writer.pending() < WRITE_READ_STOP && self.congestion.is_none() =>
+                    if writer.pending() < WRITE_READ_STOP
+                        && self.held.len() < held::HELD_READ_STOP
+                        && self.congestion.is_none() =>
                 {
                     match r {
                         Ok(Some(packet)) => {
@@ -261,6 +281,8 @@ impl Session {
             Packet::PubRel(r) => self.on_pubrel(r, w),
             Packet::Subscribe(s) => self.on_subscribe(s, w),
             Packet::Unsubscribe(u) => self.on_unsubscribe(u, w),
+            // Not held: it acknowledges nothing, and a slow disk must not look like a dead
+            // broker to the client's keep alive.
             Packet::PingReq => self.send(w, &Packet::PingResp),
             Packet::Disconnect(d) => Err(self.on_disconnect(d)),
             Packet::Connect(_) => Err(Close::violation(

@@ -10,6 +10,7 @@ use tokio::io::AsyncWrite;
 use super::{Close, PULL_BATCH, Session};
 use crate::broker::{Delivery, Inflight, Stats};
 use crate::connection::PacketWriter;
+use crate::store::Op;
 
 impl Session {
     /// Moves queued messages into the write buffer, as far as the in-flight window allows.
@@ -49,11 +50,13 @@ impl Session {
             // Not readable under the acl_file: never sent, whichever way it came (live,
             // retained on SUBSCRIBE, a will, $SYS).
             tracing::debug!(client_id = %self.client_id, topic = %d.msg.topic, "delivery denied by acl_file");
+            self.forget(d.stored);
             return Ok(());
         }
         if d.msg.is_expired(now) {
             // Expired messages are not delivered [MQTT-3.3.2-5].
             Stats::add(&stats.publish_dropped, 1);
+            self.forget(d.stored);
             return Ok(());
         }
         let pid = match d.qos {
@@ -70,6 +73,7 @@ impl Session {
             // is discarded as if delivered [MQTT-3.1.2-25].
             tracing::debug!(client_id = %self.client_id, topic = %d.msg.topic, "message larger than the client's Maximum Packet Size dropped");
             Stats::add(&stats.publish_dropped, 1);
+            self.forget(d.stored);
             return Ok(());
         }
         if let Some(alias) = new_alias.filter(|_| publish.properties.topic_alias.is_some()) {
@@ -78,7 +82,25 @@ impl Session {
         }
         Stats::add(&stats.publish_sent, 1);
         Stats::add(&stats.publish_bytes_sent, d.msg.payload.len() as u64);
-        self.send(w, &Packet::Publish(publish))?;
+        // A stored QoS 2 message leaves only once its packet id is stored: after a restart
+        // it is resent with the same id, which the receiver recognises [MQTT-4.3.3-9]; a new
+        // id would deliver it twice. (QoS 1 ids are stored when the connection ends.)
+        let mut commit = 0;
+        if let (sid @ 1.., Some(e), Some(pid)) = (self.sid, d.stored, pid)
+            && d.qos == QoS::ExactlyOnce
+        {
+            commit = self.broker.append(&mut vec![Op::Sent {
+                sid,
+                seq: e.seq,
+                pid,
+                released: false,
+            }]);
+        }
+        if d.qos == QoS::AtMostOnce {
+            // Delivered: a stored QoS 0 message (queued offline) is done.
+            self.forget(d.stored);
+        }
+        self.emit(w, Packet::Publish(publish), commit)?;
         if let Some(pid) = pid {
             self.next_pid = pid.next();
             self.inflight.push_back(Inflight {
@@ -170,11 +192,12 @@ impl Session {
                 let (publish, _) = self.build_publish(&f.delivery, Some(f.pid), true, now);
                 if !self.fits(&publish) {
                     Stats::add(&self.broker.stats().publish_dropped, 1);
+                    self.forget(f.delivery.stored);
                     continue;
                 }
                 Packet::Publish(publish)
             };
-            if self.send(w, &packet).is_ok() {
+            if self.emit(w, packet, 0).is_ok() {
                 self.next_pid = f.pid.next();
                 self.inflight.push_back(f);
             }

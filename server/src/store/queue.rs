@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tern_codec::QoS;
 
-use crate::broker::Delivery;
+use crate::store::{Delivery, Stored};
 
 /// What happened to a pushed delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +55,15 @@ impl MessageQueue {
         }
     }
 
-    pub fn push(&mut self, d: Delivery, max_messages: usize, max_bytes: usize) -> Pushed {
+    /// Queues `d` within the limits; stored QoS 0 entries pushed out to make room are
+    /// reported in `evicted` (for removal from the durable store).
+    pub fn push(
+        &mut self,
+        d: Delivery,
+        max_messages: usize,
+        max_bytes: usize,
+        evicted: &mut Vec<Stored>,
+    ) -> Pushed {
         let fits = |q: &MessageQueue, extra: usize| {
             (max_messages == 0 || q.items.len() < max_messages)
                 // An empty queue takes any one message, so a message larger than the byte
@@ -78,6 +86,7 @@ impl MessageQueue {
             if let Some(old) = self.items.remove(i) {
                 self.bytes -= cost(&old);
                 self.total.fetch_sub(1, Ordering::Relaxed);
+                evicted.extend(old.stored);
             }
             self.qos0 -= 1;
         }
@@ -158,7 +167,7 @@ mod tests {
     use tern_codec::TopicName;
 
     use super::*;
-    use crate::broker::Message;
+    use crate::store::Message;
 
     fn d(qos: QoS, tag: u8) -> Delivery {
         Delivery {
@@ -174,17 +183,33 @@ mod tests {
             qos,
             retain: false,
             sub_ids: Vec::new(),
+            stored: None,
         }
     }
 
     #[test]
     fn full_queue_drops_qos0_first() {
         let mut q = MessageQueue::default();
-        assert_eq!(q.push(d(QoS::AtMostOnce, 1), 2, 0), Pushed::Queued);
-        assert_eq!(q.push(d(QoS::AtLeastOnce, 2), 2, 0), Pushed::Queued);
-        assert_eq!(q.push(d(QoS::AtMostOnce, 3), 2, 0), Pushed::DroppedNew);
-        assert_eq!(q.push(d(QoS::ExactlyOnce, 4), 2, 0), Pushed::DroppedOldQos0);
-        assert_eq!(q.push(d(QoS::ExactlyOnce, 5), 2, 0), Pushed::DroppedNew);
+        assert_eq!(
+            q.push(d(QoS::AtMostOnce, 1), 2, 0, &mut Vec::new()),
+            Pushed::Queued
+        );
+        assert_eq!(
+            q.push(d(QoS::AtLeastOnce, 2), 2, 0, &mut Vec::new()),
+            Pushed::Queued
+        );
+        assert_eq!(
+            q.push(d(QoS::AtMostOnce, 3), 2, 0, &mut Vec::new()),
+            Pushed::DroppedNew
+        );
+        assert_eq!(
+            q.push(d(QoS::ExactlyOnce, 4), 2, 0, &mut Vec::new()),
+            Pushed::DroppedOldQos0
+        );
+        assert_eq!(
+            q.push(d(QoS::ExactlyOnce, 5), 2, 0, &mut Vec::new()),
+            Pushed::DroppedNew
+        );
         let tags: Vec<u8> = std::iter::from_fn(|| q.pop())
             .map(|d| d.msg.payload[0])
             .collect();
@@ -203,7 +228,7 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            q.push(d(qos, i as u8), 0, 0);
+            q.push(d(qos, i as u8), 0, 0, &mut Vec::new());
         }
         assert_eq!(q.drop_qos0(), 2);
         assert_eq!(q.len(), 2);
@@ -214,19 +239,37 @@ mod tests {
     #[test]
     fn byte_limit_applies_beside_the_count_limit() {
         let mut q = MessageQueue::default();
-        assert_eq!(q.push(d(QoS::AtMostOnce, 1), 0, 5), Pushed::Queued);
-        assert_eq!(q.push(d(QoS::AtLeastOnce, 2), 0, 5), Pushed::Queued);
+        assert_eq!(
+            q.push(d(QoS::AtMostOnce, 1), 0, 5, &mut Vec::new()),
+            Pushed::Queued
+        );
+        assert_eq!(
+            q.push(d(QoS::AtLeastOnce, 2), 0, 5, &mut Vec::new()),
+            Pushed::Queued
+        );
         assert_eq!(q.bytes(), 4);
-        assert_eq!(q.push(d(QoS::AtMostOnce, 3), 0, 5), Pushed::DroppedNew);
+        assert_eq!(
+            q.push(d(QoS::AtMostOnce, 3), 0, 5, &mut Vec::new()),
+            Pushed::DroppedNew
+        );
         // QoS 1 pushes the QoS 0 message out to fit.
-        assert_eq!(q.push(d(QoS::AtLeastOnce, 4), 0, 5), Pushed::DroppedOldQos0);
-        assert_eq!(q.push(d(QoS::AtLeastOnce, 5), 0, 5), Pushed::DroppedNew);
+        assert_eq!(
+            q.push(d(QoS::AtLeastOnce, 4), 0, 5, &mut Vec::new()),
+            Pushed::DroppedOldQos0
+        );
+        assert_eq!(
+            q.push(d(QoS::AtLeastOnce, 5), 0, 5, &mut Vec::new()),
+            Pushed::DroppedNew
+        );
         assert_eq!((q.len(), q.bytes()), (2, 4));
         q.pop();
         q.pop();
         assert_eq!(q.bytes(), 0);
         // An empty queue takes a message larger than the bound.
-        assert_eq!(q.push(d(QoS::AtLeastOnce, 6), 0, 1), Pushed::Queued);
+        assert_eq!(
+            q.push(d(QoS::AtLeastOnce, 6), 0, 1, &mut Vec::new()),
+            Pushed::Queued
+        );
     }
 
     #[test]
@@ -234,10 +277,10 @@ mod tests {
         let total = Arc::new(AtomicU64::new(0));
         let mut a = MessageQueue::counted_in(Arc::clone(&total));
         let mut b = MessageQueue::counted_in(Arc::clone(&total));
-        a.push(d(QoS::AtMostOnce, 1), 0, 0);
-        a.push(d(QoS::AtLeastOnce, 2), 0, 0);
-        b.push(d(QoS::AtLeastOnce, 3), 1, 0);
-        b.push(d(QoS::AtLeastOnce, 4), 1, 0);
+        a.push(d(QoS::AtMostOnce, 1), 0, 0, &mut Vec::new());
+        a.push(d(QoS::AtLeastOnce, 2), 0, 0, &mut Vec::new());
+        b.push(d(QoS::AtLeastOnce, 3), 1, 0, &mut Vec::new());
+        b.push(d(QoS::AtLeastOnce, 4), 1, 0, &mut Vec::new());
         assert_eq!(total.load(Ordering::Relaxed), 3);
         a.drop_qos0();
         b.pop();

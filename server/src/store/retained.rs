@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use bytestring::ByteString;
 
-use crate::broker::Message;
+use crate::store::Message;
 
 #[derive(Debug, Default)]
 struct Node {

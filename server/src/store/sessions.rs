@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::queue::MessageQueue;
-use crate::broker::{Inflight, Message, SessionKey};
+use crate::store::{Inflight, Message, SessionKey};
 
 /// Session Expiry Interval value meaning "never expires" (0xFFFFFFFF, section 3.1.2.11.2).
 pub const NEVER_EXPIRES: u32 = u32::MAX;
@@ -44,6 +44,11 @@ pub struct PendingWill {
 #[derive(Debug)]
 pub struct StoredSession {
     pub key: SessionKey,
+    /// The durable store's id for this session; 0 when it is not stored (persistence off,
+    /// or a session that ends with its connection).
+    pub sid: u64,
+    /// Queue position of the last stored delivery.
+    pub next_seq: u64,
     pub client_id: ByteString,
     /// Full filter (including any `$share/group/` prefix) → options and identifier.
     pub subscriptions: HashMap<ByteString, (SubscriptionOptions, Option<NonZeroU32>)>,
@@ -138,6 +143,8 @@ impl SessionStore {
         self.by_client.insert(client_id.clone(), key);
         self.by_key.entry(key).or_insert(StoredSession {
             key,
+            sid: 0,
+            next_seq: 0,
             client_id,
             subscriptions: HashMap::new(),
             queue: MessageQueue::counted_in(Arc::clone(&self.queued)),

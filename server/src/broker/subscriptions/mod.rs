@@ -27,8 +27,8 @@ use indexmap::IndexMap;
 use smallvec::SmallVec;
 use tern_codec::{QoS, SubscriptionOptions};
 
-use super::message::SessionKey;
 use crate::store::KeyHasher;
+use crate::store::SessionKey;
 
 /// Literal topic levels → child node. foldhash instead of std's SipHash (8 % of fan-in CPU
 /// in the profile): it is seeded per process at random, so colliding levels cannot be

@@ -1,4 +1,5 @@
-//! The routed message and the per-subscriber delivery that points at it.
+//! The routed message, the per-subscriber delivery that points at it, and the session key:
+//! the data every layer above the store shares.
 //!
 //! A PUBLISH is decoded once and wrapped in one `Arc<Message>`; every subscriber's queue
 //! holds a [`Delivery`] sharing that `Arc` (and through it the payload `Bytes`), so fan-out
@@ -65,6 +66,15 @@ impl Message {
     }
 }
 
+/// Where a queued delivery lives in the durable store: the session's queue position and the
+/// stored message body. Deliveries to sessions that end with their connection, and QoS 0
+/// deliveries, have none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub seq: u64,
+    pub mid: u64,
+}
+
 /// One message on its way to one subscriber.
 #[derive(Debug, Clone)]
 pub struct Delivery {
@@ -76,6 +86,8 @@ pub struct Delivery {
     pub retain: bool,
     /// Identifiers of all matching subscriptions of this subscriber [MQTT-3.3.4-3].
     pub sub_ids: Vec<NonZeroU32>,
+    /// Set when the delivery is in the durable store (to remove it once acknowledged).
+    pub stored: Option<Stored>,
 }
 
 /// An outgoing QoS 1/2 PUBLISH sent and not yet completed [MQTT-4.4.0-1]. Owned by the

@@ -10,10 +10,10 @@ use tern_codec::{
     DecodeConfig, Packet, Pid, PropertyBlock, QoS, RetainHandling, SubscriptionOptions, Version,
 };
 
-use super::{Clock, SessionImage, Snapshot};
-use crate::broker::{Delivery, Inflight, Message};
+use super::wire::{Malformed, Reader, Result};
 use crate::store::NEVER_EXPIRES;
-use crate::store::persist::wire::{Malformed, Reader, Result};
+use crate::store::image::{Clock, Image, SessionImage};
+use crate::store::{Delivery, Inflight, Message};
 
 /// A decoded message and its absolute expiry (UNIX ms), before the clock is applied.
 struct Loaded {
@@ -25,7 +25,7 @@ struct Loaded {
 /// broker was down are applied here — expired retained and queued messages are left out
 /// [MQTT-3.3.2-5], sessions whose expiry interval ran out are left out [MQTT-3.1.2-23], and
 /// remaining intervals become `Instant`s.
-pub fn decode(body: Bytes, clock: Clock, max_packet: u32) -> Result<Snapshot> {
+pub fn decode(body: Bytes, clock: Clock, max_packet: u32) -> Result<Image> {
     let mut r = Reader::new(body);
     let _saved_at = r.u64("saved-at time")?;
     let n = r.count(6, "message count")?;
@@ -38,7 +38,7 @@ pub fn decode(body: Bytes, clock: Clock, max_packet: u32) -> Result<Snapshot> {
             .get(i as usize)
             .ok_or_else(|| Malformed::new(format!("message index {i} out of range")))
     };
-    let mut snap = Snapshot::default();
+    let mut snap = Image::default();
     let n = r.count(4, "retained count")?;
     for _ in 0..n {
         let m = get(r.u32("retained index")?)?;
@@ -111,6 +111,7 @@ fn decode_delivery<'a>(
         qos: q,
         retain,
         sub_ids,
+        stored: None,
     };
     Ok((d, m.expired))
 }
@@ -131,6 +132,7 @@ fn decode_session<'a>(
     let expiry = r.u32("session expiry")?;
     let gone_since = clock.since(r.u64("disconnect time")?);
     let mut s = SessionImage {
+        sid: 0,
         client_id,
         expiry,
         disconnected_at: Some(clock.instant),

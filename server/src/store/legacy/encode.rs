@@ -7,9 +7,9 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use tern_codec::{Packet, Pid, Props, Publish, QoS, QosPid, Version};
 
-use super::{Clock, SessionImage, Snapshot};
-use crate::broker::{Delivery, Message};
-use crate::store::persist::wire::Writer;
+use super::wire::Writer;
+use crate::store::image::{Clock, Image, SessionImage};
+use crate::store::{Delivery, Message};
 
 /// Message table: one entry per distinct `Arc<Message>`.
 #[derive(Default)]
@@ -31,7 +31,7 @@ impl Table {
 /// Encodes the snapshot body; `clock` is the moment the snapshot was taken. Fails only if a
 /// message cannot be encoded as a PUBLISH, and then nothing is written (the previous
 /// snapshot stays).
-pub fn encode(s: &Snapshot, clock: Clock) -> Result<Bytes, String> {
+pub fn encode(s: &Image, clock: Clock) -> Result<Bytes, String> {
     let mut table = Table::default();
     let retained: Vec<u32> = s.retained.iter().map(|m| table.add(m)).collect();
     // Deliveries first (they fill the table), the table is written before them.

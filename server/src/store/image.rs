@@ -1,19 +1,9 @@
-//! The persisted state as plain data ([`Snapshot`]) and its encoding in the file body.
+//! The state that outlives the process, as plain data: what a durable store loads at start
+//! ([`Image`]) and what the broker puts back into memory from it (`Broker::restore`).
 //!
-//! Messages are written once in a table and referenced by index from the retained list,
-//! session queues, in-flight windows and wills, so a message fanned out to many offline
-//! sessions is stored once and shares one `Arc` again after loading. Each message is kept as
-//! an MQTT 5 PUBLISH encoded by `tern-codec` (topic, payload, QoS, RETAIN, properties), so
-//! every v5 property survives without a second encoding to maintain. Times are stored as
-//! UNIX milliseconds: an `Instant` means nothing after a restart, and expiry must count the
-//! time the broker was down ([MQTT-3.3.2-5], [MQTT-3.1.2-23]).
-//!
-//! `encode.rs` writes the body, `decode.rs` reads it back and applies the downtime.
-
-mod decode;
-mod encode;
-#[cfg(test)]
-mod tests;
+//! Times are UNIX milliseconds on disk ([`Clock`] converts): an `Instant` means nothing after
+//! a restart, and expiry must count the time the broker was down ([MQTT-3.3.2-5],
+//! [MQTT-3.1.2-23]). Loaders apply that downtime before handing an `Image` over.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -22,19 +12,18 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytestring::ByteString;
 use tern_codec::{Pid, SubscriptionOptions};
 
-pub use decode::decode;
-pub use encode::encode;
+use crate::store::{Delivery, Inflight, Message};
 
-use crate::broker::{Delivery, Inflight, Message};
-
-/// One persistent session as saved.
+/// One persistent session as loaded.
 #[derive(Debug, Clone)]
 pub struct SessionImage {
+    /// The durable store's id of the session (0: not stored yet, e.g. from a legacy file).
+    pub sid: u64,
     pub client_id: ByteString,
     /// Session Expiry Interval in seconds (`NEVER_EXPIRES` = never).
     pub expiry: u32,
-    /// When the client went away; `None` if it was connected when the snapshot was taken
-    /// (then the snapshot's own time counts as the disconnect).
+    /// When the client went away; `None` if it was connected when the state was saved (then
+    /// the load counts as the disconnect).
     pub disconnected_at: Option<Instant>,
     pub subscriptions: Vec<(ByteString, SubscriptionOptions, Option<NonZeroU32>)>,
     pub queue: Vec<Delivery>,
@@ -47,9 +36,9 @@ pub struct SessionImage {
     pub expired: bool,
 }
 
-/// Everything the broker persists.
+/// Everything a durable store holds.
 #[derive(Debug, Clone, Default)]
-pub struct Snapshot {
+pub struct Image {
     pub retained: Vec<Arc<Message>>,
     pub sessions: Vec<SessionImage>,
 }

@@ -8,8 +8,9 @@ use bytes::{Bytes, BytesMut};
 use tern_codec::{Pid, PublishProperties, QoS, RetainHandling, SubscriptionOptions, TopicName};
 
 use super::*;
-use crate::broker::{Delivery, Inflight, Message};
 use crate::store::NEVER_EXPIRES;
+use crate::store::{Clock, Image, SessionImage};
+use crate::store::{Delivery, Inflight, Message};
 
 fn msg(topic: &str, payload: &'static [u8], expires_at: Option<Instant>) -> Arc<Message> {
     Arc::new(Message {
@@ -33,11 +34,13 @@ fn delivery(m: &Arc<Message>) -> Delivery {
         qos: QoS::AtLeastOnce,
         retain: false,
         sub_ids: vec![NonZeroU32::new(3).unwrap()],
+        stored: None,
     }
 }
 
 fn session(shared: &Arc<Message>, expiry: u32, gone: Option<Instant>) -> SessionImage {
     SessionImage {
+        sid: 0,
         client_id: "c1".into(),
         expiry,
         disconnected_at: gone,
@@ -68,7 +71,7 @@ fn round_trip_keeps_everything_and_shares_messages() {
     let clock = Clock::now();
     let far = clock.instant + Duration::from_secs(3600);
     let shared = msg("x/y", b"payload", Some(far));
-    let snap = Snapshot {
+    let snap = Image {
         retained: vec![Arc::clone(&shared)],
         sessions: vec![session(&shared, NEVER_EXPIRES, None)],
     };
@@ -114,7 +117,7 @@ fn downtime_counts_against_message_and_session_expiry_mqtt_3_3_2_5() {
         saved.instant + Duration::from_secs(50),
     ));
     let body = encode(
-        &Snapshot {
+        &Image {
             retained: vec![Arc::clone(&soon)],
             sessions: vec![s],
         },
@@ -147,7 +150,7 @@ fn every_truncation_is_an_error_not_a_panic() {
     let clock = Clock::now();
     let shared = msg("t", b"p", None);
     let body = encode(
-        &Snapshot {
+        &Image {
             retained: vec![Arc::clone(&shared)],
             sessions: vec![session(&shared, 60, None)],
         },
