@@ -296,10 +296,10 @@ async fn publisher(
                             .insert(id);
                     }
                 }
-                Packet::PubRec(r) => {
-                    if c.send(&Packet::PubRel(PubResp::new(r.pid))).await.is_err() {
-                        break;
-                    }
+                Packet::PubRec(r)
+                    if c.send(&Packet::PubRel(PubResp::new(r.pid))).await.is_err() =>
+                {
+                    break;
                 }
                 Packet::PubComp(r) => {
                     if let Some(id) = inflight.remove(&r.pid) {
@@ -327,7 +327,7 @@ async fn sigkill_loses_nothing_that_was_acknowledged() {
     let seed: u64 = std::env::var("TERN_CRASH_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| std::process::id() as u64 * 2_654_435_761 | 1);
+        .unwrap_or_else(|| (u64::from(std::process::id()) * 2_654_435_761) | 1);
     eprintln!("crash test: {rounds} rounds, TERN_CRASH_SEED={seed}");
     let mut rng = Rng(seed);
     let dir = tempfile::tempdir().unwrap();
@@ -452,35 +452,36 @@ async fn sigkill_loses_nothing_that_was_acknowledged() {
         }
     };
     let waited = tokio::time::timeout(Duration::from_secs(30), complete).await;
-    let l = ledger.lock().unwrap();
-    for class in ["q1", "q2"] {
-        let acked = l.acked.get(class).cloned().unwrap_or_default();
-        let got: Vec<u64> = l.received.get(class).cloned().unwrap_or_default();
-        let set: HashSet<u64> = got.iter().copied().collect();
-        let mut missing: Vec<u64> = acked.difference(&set).copied().collect();
-        missing.sort_unstable();
-        eprintln!(
-            "{class}: {} acknowledged, {} deliveries, {} distinct",
-            acked.len(),
-            got.len(),
-            set.len()
-        );
-        assert!(
-            acked.len() > 50,
-            "{class}: too little traffic to mean anything ({})",
-            acked.len()
-        );
-        assert!(
-            missing.is_empty(),
-            "{class}: acknowledged but never delivered (seed {seed}): {:?}",
-            &missing[..missing.len().min(20)]
-        );
-        if class == "q2" {
-            assert_eq!(got.len(), set.len(), "QoS 2 delivered twice (seed {seed})");
+    {
+        let l = ledger.lock().unwrap();
+        for class in ["q1", "q2"] {
+            let acked = l.acked.get(class).cloned().unwrap_or_default();
+            let got: Vec<u64> = l.received.get(class).cloned().unwrap_or_default();
+            let set: HashSet<u64> = got.iter().copied().collect();
+            let mut missing: Vec<u64> = acked.difference(&set).copied().collect();
+            missing.sort_unstable();
+            eprintln!(
+                "{class}: {} acknowledged, {} deliveries, {} distinct",
+                acked.len(),
+                got.len(),
+                set.len()
+            );
+            assert!(
+                acked.len() > 50,
+                "{class}: too little traffic to mean anything ({})",
+                acked.len()
+            );
+            assert!(
+                missing.is_empty(),
+                "{class}: acknowledged but never delivered (seed {seed}): {:?}",
+                &missing[..missing.len().min(20)]
+            );
+            if class == "q2" {
+                assert_eq!(got.len(), set.len(), "QoS 2 delivered twice (seed {seed})");
+            }
         }
+        assert!(waited.is_ok());
     }
-    assert!(waited.is_ok());
-    drop(l);
 
     // The retained message survived every crash.
     let (mut c, _) = Conn::open(&mut addr_rx.clone(), connect_packet(V311, "late", true)).await;

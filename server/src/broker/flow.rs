@@ -99,4 +99,18 @@ impl Broker {
             }
         }
     }
+    /// Resolves when the congested subscriber drained (or left); marks it slow when
+    /// `deadline` passes first. A publisher's session waits on this instead of reading.
+    pub async fn wait_drained(&self, c: Congestion, deadline: tokio::time::Instant) {
+        let notified = c.drained.notified();
+        tokio::pin!(notified);
+        // Registered before the check, so a drain right after it is not missed.
+        notified.as_mut().enable();
+        if !self.still_congested(c.key) {
+            return;
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            self.mark_slow(c.key);
+        }
+    }
 }

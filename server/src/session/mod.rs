@@ -4,15 +4,14 @@
 //! state back to the broker.
 //!
 //! Submodules: `connect` (CONNECT → CONNACK), `inbound` (packets from the client),
-//! `flow` (input batching, pull loop, pausing for congested subscribers),
+//! `batching` (input batching, pull loop), `held` (answers waiting for their commit),
 //! `outbound` (messages to the client: in-flight window, packet ids, topic aliases,
 //! maximum packet size), `close` (why a connection ends and how that is told).
 
 mod auth;
+mod batching;
 mod close;
 mod connect;
-mod flow;
-use flow::wait_drained;
 mod held;
 mod inbound;
 mod outbound;
@@ -209,7 +208,7 @@ impl Session {
             let drained = self
                 .congestion
                 .clone()
-                .map(|c| Box::pin(wait_drained(broker.clone(), c)));
+                .map(|(c, deadline)| Box::pin(broker.wait_drained(c, deadline)));
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => return Close::Shutdown,

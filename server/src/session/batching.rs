@@ -1,6 +1,6 @@
-//! Flow inside one session: handling a batch of already-buffered input before writing,
-//! pulling queued messages until the window is full, and pausing input while a subscriber
-//! our publishes go to is congested (see `broker::flow`).
+//! Batching inside one session: handling the input already buffered before writing the
+//! answers in one go, and pulling queued messages until the window is full. (Pausing input
+//! while a subscriber our publishes go to is congested is flow control: `broker::flow`.)
 
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
 use super::{Close, INPUT_BATCH, SLOW_CONSUMER_WAIT, Session, WRITE_HIGH_WATER, WRITE_READ_STOP};
-use crate::broker::{Broker, Congestion};
+use crate::broker::Congestion;
 use crate::connection::{PacketReader, PacketWriter};
 
 impl Session {
@@ -81,20 +81,5 @@ impl Session {
         {
             self.congestion = Some((c, Instant::now() + SLOW_CONSUMER_WAIT));
         }
-    }
-}
-
-/// Resolves when the congested subscriber drained (or left); marks it slow when `deadline`
-/// passes first.
-pub(super) async fn wait_drained(broker: Broker, (c, deadline): (Congestion, Instant)) {
-    let notified = c.drained.notified();
-    tokio::pin!(notified);
-    // Registered before the check, so a drain right after it is not missed.
-    notified.as_mut().enable();
-    if !broker.still_congested(c.key) {
-        return;
-    }
-    if tokio::time::timeout_at(deadline, notified).await.is_err() {
-        broker.mark_slow(c.key);
     }
 }
