@@ -97,6 +97,11 @@ pub struct Config {
     pub http_idle_timeout: Duration,
     /// `/metrics` requires HTTP Basic credentials from the `password_file`.
     pub metrics_auth: bool,
+    /// The admin API (`/api/v1/...`; see `admin/`). Default on: without a `password_file`
+    /// it only answers loopback clients.
+    pub admin_api: bool,
+    /// Users of the `password_file` who may use the admin API.
+    pub admin_users: Vec<String>,
     /// Seconds between `$SYS` updates; 0 disables `$SYS`.
     #[serde(with = "secs")]
     pub sys_interval: Duration,
@@ -172,6 +177,8 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             http_idle_timeout: Duration::from_secs(60),
             metrics_auth: false,
+            admin_api: true,
+            admin_users: Vec::new(),
             sys_interval: Duration::from_secs(10),
             max_topic_alias: 10,
             max_qos: 2,

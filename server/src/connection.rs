@@ -8,6 +8,7 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Poll, ready};
 
 use bytes::{Buf, BytesMut};
@@ -15,6 +16,7 @@ use tern_codec::{DecodeConfig, DecodeError, EncodeError, Packet, Version, decode
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 use crate::broker::Stats;
+use crate::store::ConnectionInfo;
 
 /// Read buffer space offered per read (also the size of the stack buffer of an idle read).
 const READ_CHUNK: usize = 4096;
@@ -44,6 +46,10 @@ pub struct PacketReader<R> {
     /// The last read returned less than the space offered: the peer has nothing more
     /// right now, so the next read is probably a long wait.
     last_read_short: bool,
+    /// The connection's own counters (admin API), once it is a session.
+    counters: Option<Arc<ConnectionInfo>>,
+    /// Packets and bytes read before `counters` was set (the CONNECT).
+    early: (usize, usize),
 }
 
 impl<R: AsyncRead + Unpin> PacketReader<R> {
@@ -58,7 +64,18 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
             connect_level: None,
             first: true,
             last_read_short: true,
+            counters: None,
+            early: (0, 0),
         }
+    }
+
+    /// Counts every packet read into `info` too (the ones read so far included).
+    pub fn count_into(&mut self, info: Arc<ConnectionInfo>) {
+        for _ in 0..self.early.0 {
+            info.received(0);
+        }
+        info.received_bytes(self.early.1);
+        self.counters = Some(info);
     }
 
     /// Version used to decode every packet after CONNECT.
@@ -85,6 +102,10 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
         let used = before - self.buf.len();
         Stats::add(&stats.messages_received, 1);
         Stats::add(&stats.bytes_received, used as u64);
+        match &self.counters {
+            Some(c) => c.received(used),
+            None => self.early = (self.early.0 + 1, self.early.1 + used),
+        }
         Ok(Some(packet))
     }
 
@@ -167,6 +188,7 @@ pub struct PacketWriter<W> {
     buf: BytesMut,
     needs_flush: bool,
     version: Version,
+    counters: Option<Arc<ConnectionInfo>>,
 }
 
 impl<W: AsyncWrite + Unpin> PacketWriter<W> {
@@ -176,7 +198,13 @@ impl<W: AsyncWrite + Unpin> PacketWriter<W> {
             buf: BytesMut::new(),
             needs_flush: false,
             version: Version::V3_1_1,
+            counters: None,
         }
+    }
+
+    /// Counts every packet queued from now on into `info` too.
+    pub fn count_into(&mut self, info: Arc<ConnectionInfo>) {
+        self.counters = Some(info);
     }
 
     pub fn set_version(&mut self, version: Version) {
@@ -191,8 +219,12 @@ impl<W: AsyncWrite + Unpin> PacketWriter<W> {
     pub fn queue(&mut self, packet: &Packet, stats: &Stats) -> Result<(), EncodeError> {
         let before = self.buf.len();
         encode(packet, self.version, &mut self.buf)?;
+        let n = self.buf.len() - before;
         Stats::add(&stats.messages_sent, 1);
-        Stats::add(&stats.bytes_sent, (self.buf.len() - before) as u64);
+        Stats::add(&stats.bytes_sent, n as u64);
+        if let Some(c) = &self.counters {
+            c.sent(n);
+        }
         Ok(())
     }
 

@@ -7,7 +7,9 @@
 //! limits.rs      bounds beyond one config value: topic depth, fd budget, TCP keepalive
 //! server.rs      Server::bind / run: listeners, background tasks, graceful shutdown
 //! tcp.rs         TCP accept loop (max_connections semaphore, accept back-off)
-//! http.rs        axum Router: /mqtt WebSocket upgrade, /healthz, /metrics, web UI files
+//! http/          axum Router: /mqtt WebSocket upgrade, /healthz, /metrics, web UI files;
+//!                Origin allow-list, per-connection limits and timeouts, Basic auth
+//! admin/         /api/v1: clients, sessions, subscriptions, retained; disconnect, discard
 //! metrics.rs     /metrics: Prometheus text exposition of the $SYS statistics
 //! tls/           certfile/keyfile/cafile (rustls, ring); mqtts and https accept loops
 //! ws.rs          WebSocket <-> AsyncRead/AsyncWrite adapter (binary frames only)
@@ -38,6 +40,7 @@
 //! ```
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod admin;
 pub mod auth;
 pub mod broker;
 pub mod config;

@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::{Broker, Commit, Inflight, Message, SessionKey, State, Stats, record};
-use crate::store::{LiveConnection, Op, PendingWill, StoredWill};
+use crate::store::{ConnectionInfo, LiveConnection, Op, PendingWill, StoredWill};
 
 /// How long a new connection waits for the connection it takes over to hand back its state.
 const TAKEOVER_WAIT: Duration = Duration::from_secs(5);
@@ -28,6 +28,8 @@ pub struct ConnectRequest {
     /// The will, stored with a persistent session so that it is published after a crash
     /// too (only read with a durable store).
     pub will: Option<StoredWill>,
+    /// What the admin API shows of the connection.
+    pub info: Arc<ConnectionInfo>,
 }
 
 /// A connection attached to its session.
@@ -133,6 +135,7 @@ impl Broker {
             kick: CancellationToken::new(),
             done: CancellationToken::new(),
             drained: Arc::new(Notify::new()),
+            info: Arc::clone(&req.info),
         };
         let conn_id = live.id;
         let (notify, kick, done) = (

@@ -17,6 +17,7 @@
 //! * `recovery.rs`: putting a loaded [`Image`](crate::store::Image) back
 //! * `subscriptions/`: the topic-filter trie; `stats.rs`, `security.rs`
 
+pub mod admin;
 mod flow;
 mod lifecycle;
 mod recovery;

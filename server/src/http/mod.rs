@@ -6,6 +6,7 @@
 //! `origin.rs` decides which pages may open the WebSocket; `serve.rs` serves each HTTP(S)
 //! connection with its slot and time bounds.
 
+pub mod basic;
 pub mod origin;
 pub mod serve;
 
@@ -52,13 +53,15 @@ const NOT_BUILT: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><tit
 pub fn app(state: AppState) -> Router {
     let spa = get(index_fallback).with_state(state.clone());
     let files = ServeDir::new(state.web_root.as_path()).fallback(spa);
+    let admin = crate::admin::router(state.broker.clone());
     Router::new()
         .route("/mqtt", get(mqtt_upgrade))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .fallback_service(files)
-        .layer(TraceLayer::new_for_http())
         .with_state(state)
+        .merge(admin)
+        .layer(TraceLayer::new_for_http())
 }
 
 /// Unknown paths get `index.html` so the UI's client-side routes work; without a built UI a
@@ -79,7 +82,7 @@ async fn metrics(
     headers: HeaderMap,
 ) -> Response {
     if state.broker.config().metrics_auth
-        && let Err(refusal) = basic_auth(&state.broker, peer, &headers).await
+        && let Err(refusal) = basic::authenticate(&state.broker, peer, &headers, "/metrics").await
     {
         return refusal;
     }
@@ -87,63 +90,11 @@ async fn metrics(
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], body).into_response()
 }
 
-/// Checks `Authorization: Basic` against the `password_file`; the 401/429 answer otherwise.
-async fn basic_auth(
-    broker: &Broker,
-    peer: SocketAddr,
-    headers: &HeaderMap,
-) -> Result<(), Response> {
-    use base64::Engine;
-    let challenge = || {
-        (
-            StatusCode::UNAUTHORIZED,
-            [(
-                header::WWW_AUTHENTICATE,
-                "Basic realm=\"tern\", charset=\"UTF-8\"",
-            )],
-            "credentials required",
-        )
-            .into_response()
-    };
-    let decoded = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b.trim())
-                .ok()
-        })
-        .and_then(|b| String::from_utf8(b).ok());
-    let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
-        return Err(challenge());
-    };
-    match broker.throttle().turn(peer.ip(), std::time::Instant::now()) {
-        crate::auth::throttle::Turn::Refuse => {
-            return Err((StatusCode::TOO_MANY_REQUESTS, "too many failed logins").into_response());
-        }
-        crate::auth::throttle::Turn::After(wait) => tokio::time::sleep(wait).await,
-    }
-    let ok = broker
-        .auth()
-        .authenticate(Some(user), Some(password.as_bytes()))
-        .await
-        .is_ok();
-    broker
-        .throttle()
-        .record(peer.ip(), ok, std::time::Instant::now());
-    if ok {
-        Ok(())
-    } else {
-        tracing::warn!(%peer, user, "/metrics: bad user name or password");
-        Err(challenge())
-    }
-}
-
 async fn mqtt_upgrade(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     slot: Option<Extension<serve::ConnSlot>>,
+    secure: Option<Extension<serve::Secure>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -185,7 +136,11 @@ async fn mqtt_upgrade(
                 broker: state.broker.clone(),
                 shutdown: state.shutdown.token().clone(),
                 peer,
-                transport: Transport::WebSocket,
+                transport: if secure.is_some_and(|Extension(serve::Secure(s))| s) {
+                    Transport::Wss
+                } else {
+                    Transport::WebSocket
+                },
                 permit: Some(permit),
             };
             session::run(reader, writer, ctx).await;

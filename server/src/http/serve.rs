@@ -50,6 +50,10 @@ impl ConnSlot {
     }
 }
 
+/// Whether a request came over TLS (a request extension).
+#[derive(Clone, Copy, Debug)]
+pub struct Secure(pub bool);
+
 /// Accepts plain HTTP connections until shutdown.
 pub async fn accept_loop(listener: TcpListener, app: Router, broker: Broker, shutdown: Shutdown) {
     let mut backoff = tcp::BACKOFF_START;
@@ -62,7 +66,7 @@ pub async fn accept_loop(listener: TcpListener, app: Router, broker: Broker, shu
         let limits = Limits::of(&broker);
         let (app, token) = (app.clone(), shutdown.token().clone());
         shutdown.spawn(async move {
-            connection(stream, peer, app, permit, limits, token).await;
+            connection(stream, peer, app, permit, limits, false, token).await;
         });
     }
 }
@@ -91,6 +95,7 @@ pub async fn connection<I>(
     app: Router,
     permit: OwnedSemaphorePermit,
     limits: Limits,
+    secure: bool,
     token: CancellationToken,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -106,6 +111,7 @@ pub async fn connection<I>(
         app,
         peer,
         slot: ConnSlot::new(permit),
+        secure,
     };
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -147,6 +153,7 @@ struct PerConnection {
     app: Router,
     peer: SocketAddr,
     slot: ConnSlot,
+    secure: bool,
 }
 
 impl Service<Request<hyper::body::Incoming>> for PerConnection {
@@ -162,6 +169,7 @@ impl Service<Request<hyper::body::Incoming>> for PerConnection {
         let mut req = req.map(axum::body::Body::new);
         req.extensions_mut().insert(ConnectInfo(self.peer));
         req.extensions_mut().insert(self.slot.clone());
+        req.extensions_mut().insert(Secure(self.secure));
         self.app.call(req)
     }
 }

@@ -35,6 +35,11 @@ pub(crate) enum Close {
     KeepAlive,
     /// Another connection took the session over [MQTT-3.1.4-3].
     TakenOver,
+    /// An administrator disconnected the client (admin API); with `discard` its session
+    /// ends too.
+    Administrative {
+        discard: bool,
+    },
     Shutdown,
 }
 
@@ -69,6 +74,7 @@ impl Close {
             Close::Violation { code, .. } => Some(*code),
             Close::KeepAlive => Some(ReasonCode::KeepAliveTimeout),
             Close::TakenOver => Some(ReasonCode::SessionTakenOver),
+            Close::Administrative { .. } => Some(ReasonCode::AdministrativeAction),
             Close::Shutdown => Some(ReasonCode::ServerShuttingDown),
             Close::Disconnect { .. } | Close::Eof | Close::Io(_) => None,
         }
@@ -106,6 +112,13 @@ impl Session {
                 %client_id,
                 keep_alive = self.keep_alive,
                 "closing connection: [MQTT-3.1.2-24] keep alive timed out"
+            ),
+            Close::Administrative { discard } => tracing::info!(
+                %peer,
+                %transport,
+                %client_id,
+                discard,
+                "closing connection: disconnected by an administrator"
             ),
             Close::TakenOver => tracing::info!(
                 %peer,
@@ -164,7 +177,12 @@ impl Session {
             key: self.key,
             conn_id: self.conn_id,
             will,
-            expiry: self.expiry,
+            // Discarded by an administrator: the session ends with the connection.
+            expiry: if matches!(close, Close::Administrative { discard: true }) {
+                0
+            } else {
+                self.expiry
+            },
             inflight,
             incoming_qos2: std::mem::take(&mut self.incoming_qos2),
         });

@@ -3,6 +3,7 @@
 //! the broker, and the resend of unacknowledged messages of a resumed session.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -19,7 +20,7 @@ use crate::broker::{ConnectRequest, Message};
 use crate::config::PROTOCOL_MAX_PACKET_SIZE;
 use crate::connection::{PacketReader, PacketWriter, ReadError};
 use crate::limits;
-use crate::store::{NEVER_EXPIRES, StoredWill};
+use crate::store::{ConnectionInfo, NEVER_EXPIRES, StoredWill};
 
 /// Reads CONNECT and answers it. `None` when the connection must close (CONNACK with a
 /// refusal code already queued where the protocol has one).
@@ -170,7 +171,21 @@ where
         ))
     });
 
+    let info = Arc::new(ConnectionInfo::new(
+        c.username.as_deref().map(ByteString::from),
+        ctx.peer,
+        ctx.transport.as_str(),
+        match version {
+            Version::V3_1 => "3.1",
+            Version::V3_1_1 => "3.1.1",
+            _ => "5.0",
+        },
+        keep_alive,
+    ));
+    reader.count_into(Arc::clone(&info));
+    writer.count_into(Arc::clone(&info));
     let req = ConnectRequest {
+        info: Arc::clone(&info),
         client_id: client_id.clone(),
         clean_start: c.clean_start,
         expiry,
@@ -261,8 +276,8 @@ where
         problem_info: c.properties.request_problem_information != Some(false),
         acl,
         acl_generation,
-        // Copied out of the read buffer (see the client id).
-        username: c.username.as_deref().map(ByteString::from),
+        username: info.username.clone(),
+        info,
         notify: attached.notify,
         kick: attached.kick,
         done: attached.done,

@@ -35,19 +35,36 @@ use crate::broker::{
 use crate::connection::{PacketReader, PacketWriter};
 pub(crate) use close::Close;
 
-/// Which listener a connection came in on (for logs).
+/// Which listener a connection came in on (for logs and the admin API).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
     Tcp,
     WebSocket,
+    /// MQTT over TLS.
+    Tls,
+    /// WebSocket over HTTPS.
+    Wss,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::WebSocket => "ws",
+            Transport::Tls => "tls",
+            Transport::Wss => "wss",
+        }
+    }
+
+    /// WebSocket (plain or secure): counted as `transport="websocket"` in `/metrics`.
+    pub fn is_websocket(self) -> bool {
+        matches!(self, Transport::WebSocket | Transport::Wss)
+    }
 }
 
 impl fmt::Display for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Transport::Tcp => "tcp",
-            Transport::WebSocket => "ws",
-        })
+        f.write_str(self.as_str())
     }
 }
 
@@ -120,6 +137,8 @@ pub(crate) struct Session {
     acl_generation: u64,
     /// For recomputing the ACL after a reload (`%u` patterns, `user` sections).
     username: Option<ByteString>,
+    /// Shared with the admin API (counters, an administrator's disconnect).
+    info: Arc<crate::store::ConnectionInfo>,
     notify: Arc<Notify>,
     kick: CancellationToken,
     done: CancellationToken,
@@ -149,7 +168,7 @@ where
     let stats = ctx.broker.stats();
     Stats::add(&stats.connections, 1);
     // `tern_connections_open{transport}` in /metrics; dropped with this future.
-    let _open = OpenConnection::new(ctx.broker.clone(), ctx.transport == Transport::WebSocket);
+    let _open = OpenConnection::new(ctx.broker.clone(), ctx.transport.is_websocket());
     let max_in = ctx.broker.config().effective_max_packet_size();
     let mut reader = PacketReader::new(reader, max_in);
     let mut writer = PacketWriter::new(writer);
@@ -201,6 +220,10 @@ impl Session {
         let mut commits = self.commits.clone();
         loop {
             self.refresh_acl();
+            self.info.inflight.store(
+                self.inflight.len() as u32,
+                std::sync::atomic::Ordering::Relaxed,
+            );
             if let Err(close) = self.pull_all(writer) {
                 return close;
             }
@@ -212,7 +235,14 @@ impl Session {
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => return Close::Shutdown,
-                () = kick.cancelled() => return Close::TakenOver,
+                () = kick.cancelled() => {
+                    return match self.info.admin() {
+                        crate::store::AdminAction::None => Close::TakenOver,
+                        a => Close::Administrative {
+                            discard: a == crate::store::AdminAction::Discard,
+                        },
+                    };
+                }
                 () = notify.notified() => self.want_pull = true,
                 () = async { if let Some(f) = drained { f.await } }, if self.congestion.is_some() => {
                     self.congestion = None;

@@ -4,7 +4,7 @@
 //! routing, connections or the broker's lock.
 //!
 //! * `model.rs`: [`Message`], [`Delivery`], [`Inflight`], [`SessionKey`]: the shared data
-//! * `sessions.rs`, `queue.rs`, `retained.rs`: the working state, in memory. The broker uses
+//! * `sessions.rs`, `queue.rs`, `retained.rs`, `live.rs`: the working state, in memory. The broker uses
 //!   only their methods; nothing else reaches into their maps.
 //! * `durable.rs`: the [`Store`] trait and its [`Op`]s: what must survive a crash, appended
 //!   in order and committed in batches ([`MemoryStore`]: persistence off)
@@ -16,6 +16,7 @@ mod blob;
 pub mod durable;
 pub mod image;
 pub mod legacy;
+mod live;
 mod model;
 mod queue;
 mod retained;
@@ -26,9 +27,8 @@ pub use durable::{Commit, MemoryStore, Op, SessionRecord, Store, StoredWill};
 pub use image::{Clock, Image, SessionImage};
 pub use sqlite::{Durability, Opened, SqliteStore};
 
+pub use live::{AdminAction, ConnectionInfo, LiveConnection};
 pub use model::{Delivery, Inflight, Message, SessionKey, Stored};
 pub use queue::{MessageQueue, Pushed};
 pub use retained::RetainedStore;
-pub use sessions::{
-    KeyHasher, LiveConnection, NEVER_EXPIRES, PendingWill, SessionStore, StoredSession,
-};
+pub use sessions::{KeyHasher, NEVER_EXPIRES, PendingWill, SessionStore, StoredSession};

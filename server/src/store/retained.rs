@@ -1,7 +1,8 @@
 //! Retained messages, one per topic (section 3.3.1.3), in a topic-level tree so a SUBSCRIBE
 //! only visits the part of the tree its filter can match.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -37,12 +38,14 @@ impl Drop for Node {
     }
 }
 
-/// The in-memory retained store. Every walk is iterative (see `Drop for Node`).
+/// The in-memory retained store. Every walk is iterative (see `Drop for Node`). Topics are
+/// also kept sorted, for paging in the admin API without walking the whole tree.
 #[derive(Debug, Default)]
 pub struct RetainedStore {
     root: Node,
     count: usize,
     bytes: usize,
+    by_topic: BTreeMap<ByteString, Arc<Message>>,
 }
 
 impl RetainedStore {
@@ -72,11 +75,30 @@ impl RetainedStore {
             None => self.count += 1,
         }
         self.bytes += msg.payload.len();
+        self.by_topic
+            .insert(msg.topic.as_bytestring().clone(), Arc::clone(msg));
+    }
+
+    /// Retained messages in topic order whose topic starts with `prefix`, after the topic
+    /// `after` (exclusive). Costs what is taken from it.
+    pub fn page<'a>(
+        &'a self,
+        prefix: &'a str,
+        after: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Arc<Message>> + 'a {
+        let start = match after {
+            Some(a) if a >= prefix => Bound::Excluded(a),
+            _ => Bound::Included(prefix),
+        };
+        self.by_topic
+            .range::<str, _>((start, Bound::Unbounded))
+            .take_while(move |(t, _)| t.starts_with(prefix))
+            .map(|(_, m)| m)
     }
 
     /// Removes the retained message of `topic`, pruning the branch it leaves empty: one
     /// read-only pass finds the deepest node that keeps other content, a second cuts below it.
-    fn remove(&mut self, topic: &str) -> Option<Arc<Message>> {
+    pub fn remove(&mut self, topic: &str) -> Option<Arc<Message>> {
         let mut node = &self.root;
         let mut keep = 0;
         for (depth, level) in topic.split('/').enumerate() {
@@ -109,6 +131,7 @@ impl RetainedStore {
         if let Some(m) = &old {
             self.count -= 1;
             self.bytes -= m.payload.len();
+            self.by_topic.remove(topic);
         }
         old
     }

@@ -1,37 +1,22 @@
 //! Session state that outlives a network connection (section 4.1): subscriptions, queued
 //! and in-flight messages, QoS 2 packet ids awaiting PUBREL, expiry and a delayed will.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::num::NonZeroU32;
+use std::ops::Bound;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
-use bytestring::ByteString;
-use tern_codec::{Pid, SubscriptionOptions};
-use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
-
+use super::live::LiveConnection;
 use super::queue::MessageQueue;
 use crate::store::{Inflight, Message, SessionKey};
+use bytestring::ByteString;
+use tern_codec::{Pid, SubscriptionOptions};
 
 /// Session Expiry Interval value meaning "never expires" (0xFFFFFFFF, section 3.1.2.11.2).
 pub const NEVER_EXPIRES: u32 = u32::MAX;
-
-/// The network connection currently attached to a session (not persisted).
-#[derive(Debug, Clone)]
-pub struct LiveConnection {
-    pub id: u64,
-    /// Woken when a message is queued for the session.
-    pub notify: Arc<Notify>,
-    /// Cancelled to take the connection over [MQTT-3.1.4-3].
-    pub kick: CancellationToken,
-    /// Cancelled by the connection once it has handed its state back.
-    pub done: CancellationToken,
-    /// Woken when the queue drains below the congestion mark (publishers wait on it).
-    pub drained: Arc<Notify>,
-}
 
 /// A will waiting for its Will Delay Interval [MQTT-3.1.3-9].
 #[derive(Debug, Clone)]
@@ -111,11 +96,14 @@ impl Hasher for KeyHasher {
 /// Map keyed by [`SessionKey`] with the cheap [`KeyHasher`].
 pub type KeyMap<V> = HashMap<SessionKey, V, BuildHasherDefault<KeyHasher>>;
 
-/// All sessions, by key and by client id.
+/// All sessions, by key and by client id. Client ids are kept sorted, so the admin API pages
+/// through sessions (and connected clients) with a cursor instead of scanning all of them.
 #[derive(Debug, Default)]
 pub struct SessionStore {
     by_key: KeyMap<StoredSession>,
-    by_client: HashMap<ByteString, SessionKey>,
+    by_client: BTreeMap<ByteString, SessionKey>,
+    /// Client ids with a live connection.
+    live_ids: BTreeSet<ByteString>,
     next_key: u64,
     /// Sessions with a live connection (kept current by `set_live` / `remove`).
     connected: usize,
@@ -174,11 +162,47 @@ impl SessionStore {
             o.drained.notify_waiters();
         }
         match (old.is_some(), now_live) {
-            (false, true) => self.connected += 1,
-            (true, false) => self.connected -= 1,
+            (false, true) => {
+                self.connected += 1;
+                self.live_ids.insert(s.client_id.clone());
+            }
+            (true, false) => {
+                self.connected -= 1;
+                self.live_ids.remove(&s.client_id);
+            }
             _ => {}
         }
         old
+    }
+
+    /// Sessions in client-id order whose id starts with `prefix`, after the id `after`
+    /// (exclusive); only connected ones with `connected`. Costs what is taken from it.
+    pub fn page<'a>(
+        &'a self,
+        prefix: &'a str,
+        after: Option<&'a str>,
+        connected: bool,
+    ) -> Box<dyn Iterator<Item = &'a StoredSession> + 'a> {
+        let start = match after {
+            Some(a) if a >= prefix => Bound::Excluded(a),
+            _ => Bound::Included(prefix),
+        };
+        let bounds = (start, Bound::Unbounded);
+        if connected {
+            Box::new(
+                self.live_ids
+                    .range::<str, _>(bounds)
+                    .take_while(move |id| id.starts_with(prefix))
+                    .filter_map(|id| self.by_client.get(id).and_then(|k| self.by_key.get(k))),
+            )
+        } else {
+            Box::new(
+                self.by_client
+                    .range::<str, _>(bounds)
+                    .take_while(move |(id, _)| id.starts_with(prefix))
+                    .filter_map(|(_, k)| self.by_key.get(k)),
+            )
+        }
     }
 
     /// The live total of queued messages over all sessions.
@@ -195,6 +219,7 @@ impl SessionStore {
         let s = self.by_key.remove(&key)?;
         if let Some(live) = &s.live {
             self.connected -= 1;
+            self.live_ids.remove(&s.client_id);
             live.drained.notify_waiters();
         }
         if self.by_client.get(&s.client_id) == Some(&key) {

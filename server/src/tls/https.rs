@@ -42,7 +42,7 @@ pub async fn accept_loop(
             else {
                 return;
             };
-            serve::connection(tls, peer, app, permit, limits, token).await;
+            serve::connection(tls, peer, app, permit, limits, true, token).await;
         });
     }
 }

@@ -41,7 +41,7 @@ pub async fn accept_loop(
                 broker,
                 shutdown: token,
                 peer,
-                transport: Transport::Tcp,
+                transport: Transport::Tls,
                 permit: Some(permit),
             };
             let (reader, writer) = tokio::io::split(tls);
