@@ -9,7 +9,10 @@
 //! Scenarios: `fan-in` (QoS 0, N publishers → 1 wildcard subscriber), `qos1` (the same at
 //! QoS 1 with PUBACKs both ways), `fan-out` (1 publisher → 50 subscribers), `idle` (5,000
 //! connected clients, RSS per connection), `overload` (a subscriber that never reads while
-//! publishers flood, at QoS 0 and 1). Per run it reads the broker's CPU time (utime + stime)
+//! publishers flood, at QoS 0 and 1), and the memory-under-attack states `never-connect`
+//! (10,000 sockets that never send CONNECT), `slow-consumers` (10,000 subscribers that
+//! never read, queues filled) and `abandoned` (100,000 persistent sessions left behind),
+//! together `--scenarios attack`. Per run it reads the broker's CPU time (utime + stime)
 //! and memory (VmRSS, VmHWM) from /proc and prints Markdown tables on stdout; progress goes
 //! to stderr. Every wait is bounded and the tool exits by itself.
 //!
@@ -19,8 +22,12 @@
 //! Modules (in `loadgen/`, one concept each): `broker` (processes, /proc figures), `client`
 //! (handshakes via tern-codec, PUBLISH template, frame scanner), `flow` (publisher
 //! pacing), `traffic` (message scenarios), `capacity` (idle connections, overload),
-//! `report` (tables).
+//! `attack` (memory under attack), `report` and `attack_report` (tables).
 
+#[path = "loadgen/attack.rs"]
+mod attack;
+#[path = "loadgen/attack_report.rs"]
+mod attack_report;
 #[path = "loadgen/broker.rs"]
 mod broker;
 #[path = "loadgen/capacity.rs"]
@@ -41,6 +48,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
 use tern_codec::QoS;
 
+use attack::{AttackOpts, State};
 use broker::{Broker, Kind, Paths};
 use report::Report;
 use traffic::{Shape, Traffic};
@@ -52,6 +60,11 @@ enum Scenario {
     FanOut,
     Idle,
     Overload,
+    /// The three memory-under-attack states below, in this order.
+    Attack,
+    NeverConnect,
+    SlowConsumers,
+    Abandoned,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -86,6 +99,10 @@ struct Cli {
     /// Extra line for the generated mosquitto.conf (repeatable), e.g. "set_tcp_nodelay true".
     #[arg(long = "mosquitto-conf", value_name = "LINE")]
     mosquitto_conf: Vec<String>,
+    /// Line of a TOML config file for tern (repeatable), e.g. "max_connections = 20000";
+    /// without any, tern runs with its defaults.
+    #[arg(long = "tern-conf", value_name = "LINE")]
+    tern_conf: Vec<String>,
     /// Fan-in: messages published in total (QoS 0).
     #[arg(long, default_value_t = 1_000_000)]
     messages: u64,
@@ -135,7 +152,31 @@ struct Cli {
     /// Overload: QoS levels to flood with.
     #[arg(long, value_delimiter = ',', default_value = "0,1")]
     overload_qos: Vec<u8>,
-    /// Upper bound on one measured run, in seconds.
+    /// never-connect: sockets opened that never send CONNECT.
+    #[arg(long, default_value_t = 10_000)]
+    never_connect: usize,
+    /// never-connect: how long to watch for the broker to close them, in seconds (tern's
+    /// default connect_timeout is 10 s).
+    #[arg(long, default_value_t = 30)]
+    close_wait: u64,
+    /// slow-consumers: subscribers of `slow/all` that never read.
+    #[arg(long, default_value_t = 10_000)]
+    slow_consumers: usize,
+    /// slow-consumers: QoS 1 messages published to `slow/all` (default: enough to fill
+    /// max_queued_messages 1000 + max_inflight_messages 20 of both brokers, plus 180).
+    #[arg(long, default_value_t = 1200)]
+    slow_messages: u64,
+    /// slow-consumers: publishers (tern pauses each for up to 500 ms per message once
+    /// the subscribers are congested, so more publishers fill the queues sooner).
+    #[arg(long, default_value_t = 32)]
+    slow_publishers: usize,
+    /// slow-consumers: payload bytes.
+    #[arg(long, default_value_t = 64)]
+    slow_payload: usize,
+    /// abandoned: persistent sessions left behind.
+    #[arg(long, default_value_t = 100_000)]
+    abandoned: usize,
+    /// Upper bound on one measured run, in seconds (the attack scenarios get 5 times this).
     #[arg(long, default_value_t = 120)]
     timeout: u64,
 }
@@ -145,9 +186,21 @@ fn main() -> Result<()> {
     if cli.runs == 0 || cli.publishers == 0 || cli.fanout_subscribers == 0 {
         bail!("--runs, --publishers and --fanout-subscribers must be at least 1");
     }
+    let mut need = 0;
     if cli.scenarios.contains(&Scenario::Idle) {
+        need = cli.idle_connections;
+    }
+    if cli.scenarios.iter().any(|s| {
+        matches!(
+            s,
+            Scenario::Attack | Scenario::NeverConnect | Scenario::SlowConsumers
+        )
+    }) {
+        need = need.max(cli.never_connect).max(cli.slow_consumers);
+    }
+    if need > 0 {
         // Ours and the broker's (inherited) descriptor limit must hold every connection.
-        raise_nofile(cli.idle_connections as u64 + 256)?;
+        raise_nofile(need as u64 + 256)?;
     }
     let paths = Paths {
         tern: match &cli.tern {
@@ -156,6 +209,7 @@ fn main() -> Result<()> {
         },
         mosquitto: cli.mosquitto.clone(),
         mosquitto_conf: cli.mosquitto_conf.clone(),
+        tern_conf: cli.tern_conf.clone(),
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -234,11 +288,23 @@ fn default_tern() -> Result<PathBuf> {
 enum Unit {
     Scenario(Scenario),
     Overload(QoS),
+    Attack(State),
 }
 
 fn units(cli: &Cli) -> Result<Vec<Unit>> {
     let mut out = Vec::new();
     for &s in &cli.scenarios {
+        let states: &[State] = match s {
+            Scenario::Attack => &[State::NeverConnect, State::SlowConsumers, State::Abandoned],
+            Scenario::NeverConnect => &[State::NeverConnect],
+            Scenario::SlowConsumers => &[State::SlowConsumers],
+            Scenario::Abandoned => &[State::Abandoned],
+            _ => &[],
+        };
+        if !states.is_empty() {
+            out.extend(states.iter().map(|&st| Unit::Attack(st)));
+            continue;
+        }
         if s != Scenario::Overload {
             out.push(Unit::Scenario(s));
             continue;
@@ -349,7 +415,35 @@ async fn measure(
             report.idle.push((kind, run, o));
             return Ok(());
         }
-        Unit::Scenario(Scenario::Overload) => bail!("overload is expanded per QoS"),
+        Unit::Scenario(
+            Scenario::Overload
+            | Scenario::Attack
+            | Scenario::NeverConnect
+            | Scenario::SlowConsumers
+            | Scenario::Abandoned,
+        ) => bail!("expanded into units"),
+        Unit::Attack(state) => {
+            let opts = AttackOpts {
+                never_connect: cli.never_connect,
+                close_wait: Duration::from_secs(cli.close_wait),
+                slow_consumers: cli.slow_consumers,
+                slow_messages: cli.slow_messages,
+                slow_publishers: cli.slow_publishers,
+                slow_payload: cli.slow_payload,
+                abandoned: cli.abandoned,
+            };
+            let o = attack::run(state, b, &opts, limit * 5).await?;
+            eprintln!(
+                "[{}] {kind} run {run}: {} clients, RSS {} KiB ({:.0} B/client); {}",
+                state.label(),
+                o.clients,
+                o.loaded.rss_kib,
+                o.bytes_per_client(),
+                o.check
+            );
+            report.attack.push((kind, run, o));
+            return Ok(());
+        }
         Unit::Overload(qos) => {
             let secs = Duration::from_secs(cli.overload_secs);
             let (n, payload) = (cli.overload_publishers, cli.overload_payload);

@@ -44,6 +44,9 @@ pub struct Paths {
     pub mosquitto: PathBuf,
     /// Extra lines for the generated mosquitto.conf (default: none).
     pub mosquitto_conf: Vec<String>,
+    /// Lines of a TOML config file for tern, passed with `--config` (default: none, so
+    /// tern runs with its built-in defaults).
+    pub tern_conf: Vec<String>,
 }
 
 /// A running broker child process; killed when dropped.
@@ -53,7 +56,7 @@ pub struct Broker {
     pid: u32,
     child: Child,
     log: Arc<Mutex<VecDeque<String>>>,
-    /// Holds Mosquitto's generated config file.
+    /// Holds the generated config file.
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -85,6 +88,14 @@ impl Broker {
         let path = format!("/proc/{}/status", self.pid);
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
         Mem::parse(&text).with_context(|| format!("parsing {path}"))
+    }
+
+    /// Open file descriptors of the broker (sockets included), from /proc/<pid>/fd.
+    pub fn open_fds(&self) -> Result<usize> {
+        let path = format!("/proc/{}/fd", self.pid);
+        Ok(std::fs::read_dir(&path)
+            .with_context(|| format!("reading {path}"))?
+            .count())
     }
 
     /// Whether the process is still running (it must be, for its figures to mean anything).
@@ -138,6 +149,15 @@ async fn start_tern(paths: &Paths) -> Result<Broker> {
     cmd.args(["--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
         // The broker's default log level, like Mosquitto's default log types.
         .env("RUST_LOG", "info");
+    let dir = if paths.tern_conf.is_empty() {
+        None
+    } else {
+        let dir = tempfile::tempdir()?;
+        let conf = dir.path().join("tern.toml");
+        std::fs::write(&conf, paths.tern_conf.join("\n") + "\n")?;
+        cmd.arg("--config").arg(&conf);
+        Some(dir)
+    };
     let (child, pid, log, mut lines) = spawn(cmd, Kind::Tern)?;
     // Contract: the first stdout line is "tern: mqtt listening on tcp://ADDR".
     let addr = wait_line(&mut lines, |l| {
@@ -152,7 +172,7 @@ async fn start_tern(paths: &Paths) -> Result<Broker> {
         pid,
         child,
         log,
-        _dir: None,
+        _dir: dir,
     })
 }
 

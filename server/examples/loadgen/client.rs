@@ -32,8 +32,18 @@ impl Conn {
     /// TCP connect, CONNECT (3.1.1, clean session, keep alive 0 so that silent benchmark
     /// clients are never timed out) and a successful CONNACK.
     pub async fn connect(addr: SocketAddr, client_id: &str) -> Result<Conn> {
+        let stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(addr))
+            .await
+            .map_err(|_| anyhow!("no TCP connection within {HANDSHAKE_TIMEOUT:?}"))?
+            .with_context(|| format!("connecting {client_id} to {addr}"))?;
+        Conn::handshake(stream, client_id, true).await
+    }
+
+    /// CONNECT (3.1.1, keep alive 0) on an open socket, with the given Clean Session flag,
+    /// and a successful CONNACK.
+    pub async fn handshake(stream: TcpStream, client_id: &str, clean: bool) -> Result<Conn> {
+        let addr = stream.peer_addr()?;
         tokio::time::timeout(HANDSHAKE_TIMEOUT, async {
-            let stream = TcpStream::connect(addr).await?;
             stream.set_nodelay(true)?;
             let mut conn = Conn {
                 stream,
@@ -41,6 +51,7 @@ impl Conn {
             };
             let mut connect = Connect::new(Version::V3_1_1, client_id);
             connect.keep_alive = 0;
+            connect.clean_start = clean;
             conn.send(&Packet::Connect(Box::new(connect))).await?;
             match conn.recv().await? {
                 Packet::ConnAck(ack) if ack.reason == ReasonCode::Success => Ok(conn),

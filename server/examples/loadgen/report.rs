@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::attack::AttackOutcome;
 use crate::broker::Kind;
 use crate::capacity::{IdleOutcome, OverloadOutcome};
 use crate::traffic::Outcome;
@@ -12,13 +13,14 @@ pub struct Report {
     pub traffic: Vec<(String, Kind, usize, Outcome)>,
     pub idle: Vec<(Kind, usize, IdleOutcome)>,
     pub overload: Vec<(Kind, usize, OverloadOutcome)>,
+    pub attack: Vec<(Kind, usize, AttackOutcome)>,
 }
 
-fn mib(kib: u64) -> f64 {
+pub fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     match v.len() {
         0 => f64::NAN,
@@ -45,6 +47,7 @@ impl Report {
         self.traffic_tables(&mut s, runs);
         self.idle_tables(&mut s, runs);
         self.overload_tables(&mut s, runs);
+        s.push_str(&crate::attack::markdown(&self.attack, runs));
         s
     }
 
