@@ -163,8 +163,8 @@ struct Cli {
     #[arg(long, default_value_t = 10_000)]
     slow_consumers: usize,
     /// slow-consumers: QoS 1 messages published to `slow/all` (default: enough to fill
-    /// max_queued_messages 1000 + max_inflight_messages 20 of both brokers, plus 180).
-    #[arg(long, default_value_t = 1200)]
+    /// max_queued_messages 1000 + max_inflight_messages 20 of both brokers, plus 80).
+    #[arg(long, default_value_t = 1100)]
     slow_messages: u64,
     /// slow-consumers: publishers (tern pauses each for up to 500 ms per message once
     /// the subscribers are congested, so more publishers fill the queues sooner).

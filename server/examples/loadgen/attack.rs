@@ -247,9 +247,13 @@ async fn slow_consumers(
     let tpl = Template::new("slow/all", o.slow_payload, QoS::AtLeastOnce)?;
     let flow = Arc::new(Flow::new(0, 0));
     let publishers = o.slow_publishers.max(1);
-    let mut tasks = Vec::with_capacity(publishers);
+    // All connected before the first message: a busy broker may take long to accept more.
+    let mut conns = Vec::with_capacity(publishers);
     for p in 0..publishers {
-        let conn = Conn::connect(addr, &format!("lg-slow-pub-{p}")).await?;
+        conns.push(Conn::connect(addr, &format!("lg-slow-pub-{p}")).await?);
+    }
+    let mut tasks = Vec::with_capacity(publishers);
+    for (p, conn) in conns.into_iter().enumerate() {
         let count = o.slow_messages / publishers as u64
             + u64::from((p as u64) < o.slow_messages % publishers as u64);
         let plan = PubPlan {

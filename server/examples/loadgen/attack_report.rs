@@ -65,3 +65,54 @@ pub fn markdown(rows: &[(Kind, usize, AttackOutcome)], runs: usize) -> String {
     s.push('\n');
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::broker::Mem;
+
+    fn outcome(state: State, rss_kib: u64) -> AttackOutcome {
+        AttackOutcome {
+            state,
+            clients: 1000,
+            before: Mem {
+                rss_kib: 1000,
+                hwm_kib: 1000,
+            },
+            loaded: Mem {
+                rss_kib,
+                hwm_kib: rss_kib + 10,
+            },
+            after: None,
+            setup: Duration::from_secs(1),
+            check: "ok".into(),
+        }
+    }
+
+    #[test]
+    fn rows_and_medians_per_state_and_broker() {
+        let rows = vec![
+            (Kind::Tern, 1, outcome(State::Abandoned, 2000)),
+            (Kind::Mosquitto, 1, outcome(State::Abandoned, 5000)),
+            (Kind::Tern, 2, outcome(State::Abandoned, 4000)),
+            (Kind::Tern, 3, outcome(State::Abandoned, 3000)),
+        ];
+        // 1000 KiB more for 1000 clients: 1024 bytes each.
+        assert_eq!(rows[0].2.bytes_per_client(), 1024.0);
+        let md = markdown(&rows, 3);
+        assert_eq!(
+            md.matches("| abandoned persistent sessions | tern | ")
+                .count(),
+            4
+        );
+        // Median of 2000, 4000, 3000 KiB = 3000 KiB = 2.9 MiB and 2048 bytes per client;
+        // the peak column is the highest VmHWM.
+        assert!(
+            md.contains("| abandoned persistent sessions | tern | 2.9 | 2048 | 3.9 |"),
+            "{md}"
+        );
+        assert!(markdown(&[], 1).is_empty());
+    }
+}
