@@ -205,15 +205,21 @@ async fn never_connect(
     tokio::time::sleep(SETTLE).await;
     let after = broker.mem()?;
     broker.check_alive()?;
+    let early = if held < n {
+        " (opening took longer than the broker's CONNECT deadline: raise it, e.g. \
+         --tern-conf \"connect_timeout = 60\" --close-wait 90)"
+    } else {
+        ""
+    };
     let check = if closed == n {
         format!(
-            "{n} opened, {held} held at once; all closed by the broker, the last {:.1} s \
+            "{n} opened, {held} held at once{early}; all closed by the broker, the last {:.1} s \
              after all were open",
             (last - opened).as_secs_f64()
         )
     } else {
         format!(
-            "{n} opened, {held} held at once; {closed} closed by the broker within {close_wait:?}"
+            "{n} opened, {held} held at once{early}; {closed} closed by the broker within {close_wait:?}"
         )
     };
     Ok(AttackOutcome {

@@ -192,9 +192,14 @@ impl Settings {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_survives_socket_fuzzing() {
     let s = Settings::from_env();
+    let release = if cfg!(debug_assertions) {
+        ""
+    } else {
+        " --release"
+    };
     let replay = format!(
         "seed {0} (replay: TERN_FUZZ_SEED={0} TERN_FUZZ_SECS={1} TERN_FUZZ_WORKERS={2} \
-         cargo test -p tern-server --test socket_fuzz -- --nocapture)",
+         cargo test{release} -p tern-server --test socket_fuzz -- --nocapture)",
         s.seed, s.secs, s.workers
     );
     eprintln!(
