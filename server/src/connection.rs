@@ -20,6 +20,10 @@ use crate::store::ConnectionInfo;
 
 /// Read buffer space offered per read (also the size of the stack buffer of an idle read).
 const READ_CHUNK: usize = 4096;
+/// Largest CONNECT accepted, whatever `max_packet_size` says: a real one is far smaller
+/// (a client id, credentials, a will of at most 65,535 bytes and properties), and until a
+/// client is admitted it must not make the broker buffer a large packet trickled in slowly.
+pub const MAX_CONNECT_SIZE: u32 = 128 * 1024;
 /// An empty write buffer with more capacity than this is released.
 const IDLE_BUFFER_MAX: usize = 512;
 
@@ -92,10 +96,17 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
     /// whole batch of input before writing the answers in one go).
     pub fn try_next(&mut self, stats: &Stats) -> Result<Option<Packet>, ReadError> {
         let before = self.buf.len();
-        if self.first {
+        let decoded = if self.first {
             self.connect_level = peek_connect_level(&self.buf);
-        }
-        let Some(packet) = decode(&mut self.buf, &self.cfg)? else {
+            let cfg = DecodeConfig {
+                max_packet_size: self.cfg.max_packet_size.min(MAX_CONNECT_SIZE),
+                ..self.cfg
+            };
+            decode(&mut self.buf, &cfg)?
+        } else {
+            decode(&mut self.buf, &self.cfg)?
+        };
+        let Some(packet) = decoded else {
             return Ok(None);
         };
         self.first = false;
@@ -140,6 +151,17 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
 }
 
 impl<R: AsyncRead + Unpin> PacketReader<R> {
+    /// Waits for the connection's first bytes without holding a buffer while waiting;
+    /// returns how many arrived (0: closed). Cancel-safe.
+    pub async fn first_bytes(&mut self) -> io::Result<usize> {
+        if !self.buf.is_empty() {
+            return Ok(self.buf.len());
+        }
+        let n = self.read_unbuffered().await?;
+        self.last_read_short = n < READ_CHUNK;
+        Ok(n)
+    }
+
     /// One read into a stack buffer; the bytes read are then copied into an exactly sized
     /// read buffer. An idle connection waiting here holds no read buffer at all (the array
     /// exists only while `poll_read` runs, never across a `Pending`), unlike the 256 B

@@ -243,6 +243,24 @@ async fn oversized_packet_refused_from_the_fixed_header() {
     assert_alive(&srv).await;
 }
 
+/// Before a client is admitted, its CONNECT may not be larger than 128 KiB whatever
+/// `max_packet_size` allows: a trickled giant CONNECT cannot make the broker buffer it.
+#[tokio::test]
+async fn oversized_connect_is_refused_from_its_fixed_header() {
+    let srv = start_with(|c| c.max_packet_size = 0).await;
+    let mut c = Client::tcp(srv.tcp, V5).await;
+    // CONNECT, remaining length 200,000, then the start of a v5 variable header.
+    let mut bytes = vec![0x10, 0xC0, 0x9A, 0x0C];
+    bytes.extend_from_slice(&[0, 4, b'M', b'Q', b'T', b'T', 5]);
+    c.send_raw(&bytes).await;
+    let got = c.expect_closed().await;
+    assert!(
+        matches!(got.as_slice(), [Packet::ConnAck(a)] if a.reason == ReasonCode::PacketTooLarge),
+        "v5 CONNACK 0x95, got {got:?}"
+    );
+    assert_alive(&srv).await;
+}
+
 #[tokio::test]
 async fn subscriptions_per_client_are_capped_with_quota_exceeded() {
     let srv = start_with(|c| c.max_subscriptions = 2).await;

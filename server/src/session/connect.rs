@@ -28,6 +28,7 @@ pub(super) async fn handshake<R, W>(
     reader: &mut PacketReader<R>,
     writer: &mut PacketWriter<W>,
     ctx: &SessionContext,
+    deadline: tokio::time::Instant,
 ) -> Option<Session>
 where
     R: AsyncRead + Unpin + Send,
@@ -38,7 +39,7 @@ where
     let (peer, transport) = (ctx.peer, ctx.transport);
     let first = tokio::select! {
         () = ctx.shutdown.cancelled() => return None,
-        r = tokio::time::timeout(timeout, reader.read_packet(stats)) => r,
+        r = tokio::time::timeout_at(deadline, reader.read_packet(stats)) => r,
     };
     let connect = match first {
         Err(_) => {

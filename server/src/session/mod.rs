@@ -173,9 +173,29 @@ where
     let mut reader = PacketReader::new(reader, max_in);
     let mut writer = PacketWriter::new(writer);
 
+    // Nothing is allocated for the handshake until the client sends something: a socket
+    // that never sends CONNECT costs only this task until `connect_timeout` closes it.
+    let timeout = ctx.broker.config().connect_timeout;
+    let deadline = Instant::now() + timeout;
+    let first = tokio::select! {
+        () = ctx.shutdown.cancelled() => None,
+        r = tokio::time::timeout_at(deadline, reader.first_bytes()) => Some(r),
+    };
+    let arrived = match first {
+        Some(Ok(Ok(n))) => n > 0,
+        Some(Err(_)) => {
+            tracing::info!(peer = %ctx.peer, transport = %ctx.transport, "closing connection: no CONNECT within {timeout:?}");
+            false
+        }
+        _ => false,
+    };
+    if !arrived {
+        drop(ctx.permit.take());
+        return;
+    }
     // Boxed: the handshake's state (CONNECT, CONNACK, takeover wait) is large and short-lived;
     // keeping it out of this future keeps idle connections small.
-    let handshake = Box::pin(connect::handshake(&mut reader, &mut writer, &ctx));
+    let handshake = Box::pin(connect::handshake(&mut reader, &mut writer, &ctx, deadline));
     let Some(mut session) = handshake.await else {
         // Refused or never connected: CONNACK (if any) is written; just close.
         drop(ctx.permit.take());

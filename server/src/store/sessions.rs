@@ -53,8 +53,12 @@ pub struct StoredSession {
     /// Queue above the congestion mark and a publisher was told to wait.
     pub congested: bool,
     /// Did not drain while publishers waited: treated as a slow consumer (its messages are
-    /// dropped at the queue limit instead of slowing publishers) until it catches up.
+    /// dropped at the queue limit instead of slowing publishers) until it has emptied its
+    /// queue and `slow_until` has passed.
     pub slow: bool,
+    /// A slow consumer paces publishers again only after this: one that drains just enough
+    /// to leave the congested state must not throttle every publisher over and over.
+    pub slow_until: Option<std::time::Instant>,
 }
 
 impl StoredSession {
@@ -144,6 +148,7 @@ impl SessionStore {
             will: None,
             congested: false,
             slow: false,
+            slow_until: None,
         })
     }
 
