@@ -58,6 +58,8 @@ enum Scenario {
     FanIn,
     Qos1,
     FanOut,
+    /// Fan-out at QoS 1 (1 publisher, --fanout-subscribers, PUBACKs both ways).
+    FanOutQos1,
     Idle,
     Overload,
     /// The three memory-under-attack states below, in this order.
@@ -103,6 +105,11 @@ struct Cli {
     /// without any, tern runs with its defaults.
     #[arg(long = "tern-conf", value_name = "LINE")]
     tern_conf: Vec<String>,
+    /// Subscribers keep persistent sessions (Clean Session 0), so a broker with persistence
+    /// must store their QoS 1 messages (persistence benchmark; `{dir}` in --tern-conf and
+    /// --mosquitto-conf lines is the broker's own fresh directory).
+    #[arg(long)]
+    persistent_subscribers: bool,
     /// Fan-in: messages published in total (QoS 0).
     #[arg(long, default_value_t = 1_000_000)]
     messages: u64,
@@ -373,6 +380,7 @@ async fn measure(
             QoS::AtMostOnce => cli.ahead,
             _ => cli.qos1_ahead,
         },
+        persistent: cli.persistent_subscribers,
     };
     let (label, t) = match unit {
         Unit::Scenario(Scenario::FanIn) => (
@@ -403,6 +411,16 @@ async fn measure(
                 cli.fanout_subscribers,
                 cli.fanout_messages,
                 QoS::AtMostOnce,
+            ),
+        ),
+        Unit::Scenario(Scenario::FanOutQos1) => (
+            format!("fan-out QoS 1, 1→{}", cli.fanout_subscribers),
+            traffic(
+                Shape::FanOut,
+                1,
+                cli.fanout_subscribers,
+                cli.fanout_messages,
+                QoS::AtLeastOnce,
             ),
         ),
         Unit::Scenario(Scenario::Idle) => {

@@ -154,7 +154,8 @@ async fn start_tern(paths: &Paths) -> Result<Broker> {
     } else {
         let dir = tempfile::tempdir()?;
         let conf = dir.path().join("tern.toml");
-        std::fs::write(&conf, paths.tern_conf.join("\n") + "\n")?;
+        let text = paths.tern_conf.join("\n") + "\n";
+        std::fs::write(&conf, text.replace("{dir}", &dir.path().to_string_lossy()))?;
         cmd.arg("--config").arg(&conf);
         Some(dir)
     };
@@ -188,7 +189,7 @@ async fn start_mosquitto(paths: &Paths) -> Result<Broker> {
         "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n"
     );
     for line in &paths.mosquitto_conf {
-        text.push_str(line);
+        text.push_str(&line.replace("{dir}", &dir.path().to_string_lossy()));
         text.push('\n');
     }
     std::fs::write(&conf, text)?;

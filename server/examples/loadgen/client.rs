@@ -32,11 +32,17 @@ impl Conn {
     /// TCP connect, CONNECT (3.1.1, clean session, keep alive 0 so that silent benchmark
     /// clients are never timed out) and a successful CONNACK.
     pub async fn connect(addr: SocketAddr, client_id: &str) -> Result<Conn> {
+        Conn::connect_with(addr, client_id, true).await
+    }
+
+    /// As [`Conn::connect`], with the given Clean Session flag (false: a persistent session,
+    /// whose QoS 1/2 messages a durable broker must store before acknowledging them).
+    pub async fn connect_with(addr: SocketAddr, client_id: &str, clean: bool) -> Result<Conn> {
         let stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(addr))
             .await
             .map_err(|_| anyhow!("no TCP connection within {HANDSHAKE_TIMEOUT:?}"))?
             .with_context(|| format!("connecting {client_id} to {addr}"))?;
-        Conn::handshake(stream, client_id, true).await
+        Conn::handshake(stream, client_id, clean).await
     }
 
     /// CONNECT (3.1.1, keep alive 0) on an open socket, with the given Clean Session flag,

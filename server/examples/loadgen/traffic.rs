@@ -64,6 +64,9 @@ pub struct Traffic {
     pub window: usize,
     /// Flow control bound (see the module docs); 0 = open loop.
     pub ahead: u64,
+    /// Subscribers keep persistent sessions (Clean Session 0): with persistence on, their
+    /// QoS 1 messages are stored before the publisher's PUBACK.
+    pub persistent: bool,
 }
 
 /// What one run measured.
@@ -296,7 +299,7 @@ pub async fn run(broker: &mut Broker, t: &Traffic, limit: Duration) -> Result<Ou
     let addr = broker.addr;
     let mut subs = Vec::with_capacity(t.subscribers);
     for i in 0..t.subscribers {
-        let mut c = Conn::connect(addr, &format!("lg-sub-{i}")).await?;
+        let mut c = Conn::connect_with(addr, &format!("lg-sub-{i}"), !t.persistent).await?;
         c.subscribe(t.shape.filter(), t.qos).await?;
         subs.push(c);
     }
