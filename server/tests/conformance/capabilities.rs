@@ -3,7 +3,7 @@
 
 use tern_codec::{Connect, Packet, QoS, ReasonCode, SubscriptionOptions, Version};
 
-use crate::harness::*;
+use crate::support::*;
 
 const V5: Version = Version::V5;
 
@@ -12,14 +12,14 @@ const V5: Version = Version::V5;
 /// [MQTT-3.8.4-8]). With `max_qos = 1` a QoS 2 request is granted QoS 1.
 #[tokio::test]
 async fn mqtt_3_8_4_6_granted_qos_capped_by_server_maximum() {
-    let broker = Broker::with(|c| c.max_qos = 1).await;
+    let broker = Broker::target_with(|c| c.max_qos = 1).await;
     for v in [Version::V3_1_1, V5] {
-        let mut s = Client::connected(&broker, v, "capped").await;
+        let mut s = Client::connected(broker.tcp, v, "capped").await;
         let ack = s
             .subscribe_opts("cap/t", SubscriptionOptions::new(QoS::ExactlyOnce))
             .await;
         assert_eq!(ack.reasons, [ReasonCode::GrantedQoS1], "{v}: granted QoS 1");
-        let mut c = Client::connected(&broker, v, "capped-pub").await;
+        let mut c = Client::connected(broker.tcp, v, "capped-pub").await;
         c.publish_simple("cap/t", QoS::AtLeastOnce, "x", false)
             .await;
         assert_eq!(s.recv_publish_acked().await.qos_pid.qos(), QoS::AtLeastOnce);
@@ -34,8 +34,8 @@ async fn mqtt_3_8_4_6_granted_qos_capped_by_server_maximum() {
 /// above it is refused ([MQTT-3.2.2-12], CONNACK 0x9B).
 #[tokio::test]
 async fn mqtt5_3_2_2_9_maximum_qos_announced_and_enforced() {
-    let broker = Broker::with(|c| c.max_qos = 1).await;
-    let mut c = Client::connected(&broker, V5, "maxqos").await;
+    let broker = Broker::target_with(|c| c.max_qos = 1).await;
+    let mut c = Client::connected(broker.tcp, V5, "maxqos").await;
     let announced = c.connack.as_ref().and_then(|a| a.properties.maximum_qos);
     assert_eq!(announced, Some(QoS::AtLeastOnce), "[MQTT-3.2.2-9]");
     let ack = c
@@ -48,8 +48,8 @@ async fn mqtt5_3_2_2_9_maximum_qos_announced_and_enforced() {
         .await;
 
     let conn = connect_with_will(V5, "maxqos-will", "w/t", "x", QoS::ExactlyOnce, false);
-    let mut w = Client::tcp(&broker, V5, "maxqos-will").await;
-    let ack = w.connect(conn).await;
+    let mut w = Client::tcp(broker.tcp, V5, "maxqos-will").await;
+    let ack = w.handshake(conn).await;
     assert!(
         matches!(
             ack.reason,
@@ -69,8 +69,8 @@ async fn mqtt5_3_2_2_9_maximum_qos_announced_and_enforced() {
 /// the server answers one with DISCONNECT 0x9A.
 #[tokio::test]
 async fn mqtt5_3_2_2_13_retain_not_available() {
-    let broker = Broker::with(|c| c.retain_available = false).await;
-    let mut c = Client::connected(&broker, V5, "noretain").await;
+    let broker = Broker::target_with(|c| c.retain_available = false).await;
+    let mut c = Client::connected(broker.tcp, V5, "noretain").await;
     let announced = c
         .connack
         .as_ref()
@@ -83,8 +83,8 @@ async fn mqtt5_3_2_2_13_retain_not_available() {
         .await;
 
     let conn = connect_with_will(V5, "noretain-will", "w/t", "x", QoS::AtMostOnce, true);
-    let mut w = Client::tcp(&broker, V5, "noretain-will").await;
-    let ack = w.connect(conn).await;
+    let mut w = Client::tcp(broker.tcp, V5, "noretain-will").await;
+    let ack = w.handshake(conn).await;
     assert!(
         matches!(
             ack.reason,
@@ -99,10 +99,10 @@ async fn mqtt5_3_2_2_13_retain_not_available() {
 /// (a refusing CONNACK first is allowed); a freed slot can be used again.
 #[tokio::test]
 async fn tern_max_connections_limits_concurrent_connections() {
-    let broker = Broker::with(|c| c.max_connections = 2).await;
-    let a = Client::connected(&broker, V5, "mc-a").await;
-    let mut b = Client::connected(&broker, V5, "mc-b").await;
-    let mut extra = Client::tcp(&broker, V5, "mc-extra").await;
+    let broker = Broker::target_with(|c| c.max_connections = 2).await;
+    let a = Client::connected(broker.tcp, V5, "mc-a").await;
+    let mut b = Client::connected(broker.tcp, V5, "mc-b").await;
+    let mut extra = Client::tcp(broker.tcp, V5, "mc-extra").await;
     extra
         .send(Packet::Connect(Box::new(Connect::new(V5, "mc-extra"))))
         .await;
@@ -117,7 +117,7 @@ async fn tern_max_connections_limits_concurrent_connections() {
     // The slot is released when the server has finished with the closed connection; each
     // attempt waits for an event (CONNACK or close), bounded to 50 attempts.
     for attempt in 0.. {
-        let mut c = Client::tcp(&broker, V5, "mc-again").await;
+        let mut c = Client::tcp(broker.tcp, V5, "mc-again").await;
         c.send(Packet::Connect(Box::new(Connect::new(V5, "mc-again"))))
             .await;
         match c.next_event(DEADLINE).await {

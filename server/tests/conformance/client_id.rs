@@ -2,16 +2,16 @@
 
 use tern_codec::{Connect, Packet, Version};
 
-use crate::harness::*;
 use crate::per_version;
+use crate::support::*;
 
 /// [MQTT-3.1.3-5] "The Server MUST allow ClientIds which are between 1 and 23 UTF-8 encoded
 /// bytes in length, and that contain only the characters
 /// 0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ."
 async fn client_id_23_chars(v: Version) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     for id in ["a", "0123456789abcdefghijklm", "NOPQRSTUVWXYZ0123456789"] {
-        let _c = Client::connected(&broker, v, id).await;
+        let _c = Client::connected(broker.tcp, v, id).await;
     }
 }
 per_version!(
@@ -25,9 +25,9 @@ per_version!(
 /// 5.0 [MQTT-3.2.2-16]: "If the Client connects using a zero length Client Identifier, the
 /// Server MUST respond with a CONNACK containing an Assigned Client Identifier."
 async fn empty_client_id(v: Version) {
-    let broker = Broker::start().await;
-    let mut a = Client::connect_with(&broker, connect(v, "", true, 60), "anon-a").await;
-    let mut b = Client::connect_with(&broker, connect(v, "", true, 60), "anon-b").await;
+    let broker = Broker::target().await;
+    let mut a = Client::connect_with(broker.tcp, connect_packet(v, "", true), "anon-a").await;
+    let mut b = Client::connect_with(broker.tcp, connect_packet(v, "", true), "anon-b").await;
     if v == Version::V5 {
         let id_a = a
             .connack
@@ -59,13 +59,12 @@ per_version!(
 /// [MQTT-3.2.2-4]: Session Present is 0 with a non-zero return code.
 #[tokio::test]
 async fn mqtt_3_1_3_8_empty_client_id_with_persistent_session_rejected() {
-    let broker = Broker::start().await;
-    let mut c = Client::tcp(&broker, Version::V3_1_1, "empty-persistent").await;
-    c.send(Packet::Connect(Box::new(connect(
+    let broker = Broker::target().await;
+    let mut c = Client::tcp(broker.tcp, Version::V3_1_1, "empty-persistent").await;
+    c.send(Packet::Connect(Box::new(connect_packet(
         Version::V3_1_1,
         "",
         false,
-        60,
     ))))
     .await;
     assert_eq!(
@@ -85,8 +84,8 @@ async fn mqtt_3_1_3_8_empty_client_id_with_persistent_session_rejected() {
 /// code 2: Identifier Rejected." (3.1.1 lifted this limit.)
 #[tokio::test]
 async fn mqtt3_1_client_id_longer_than_23_rejected() {
-    let broker = Broker::start().await;
-    let mut c = Client::tcp(&broker, Version::V3_1, "long-id").await;
+    let broker = Broker::target().await;
+    let mut c = Client::tcp(broker.tcp, Version::V3_1, "long-id").await;
     c.send(Packet::Connect(Box::new(Connect::new(
         Version::V3_1,
         "a".repeat(24),
@@ -98,5 +97,5 @@ async fn mqtt3_1_client_id_longer_than_23_rejected() {
         rest.is_empty() && c.closed(),
         "closed after refusal: {rest:02x?}"
     );
-    let _ok = Client::connected(&broker, Version::V3_1, &"b".repeat(23)).await;
+    let _ok = Client::connected(broker.tcp, Version::V3_1, &"b".repeat(23)).await;
 }

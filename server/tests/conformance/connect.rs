@@ -3,8 +3,8 @@
 
 use tern_codec::{Connect, Packet, ReasonCode, Version};
 
-use crate::harness::*;
 use crate::per_version;
+use crate::support::*;
 
 /// Connection is closed; anything before the close is one CONNACK (3.x or 5.0 layout) with a
 /// non-zero code. Read as raw bytes: the server cannot know which layout the peer expects.
@@ -29,13 +29,13 @@ async fn expect_refused_without_success(c: &mut Client, rule: &str) {
 /// ([MQTT-4.8.0-1]: a protocol violation closes the connection.)
 #[tokio::test]
 async fn mqtt_3_1_0_1_first_packet_must_be_connect() {
-    let broker = Broker::start().await;
-    let mut c = Client::tcp(&broker, Version::V3_1_1, "no-connect").await;
+    let broker = Broker::target().await;
+    let mut c = Client::tcp(broker.tcp, Version::V3_1_1, "no-connect").await;
     c.send_raw(&frame(0xC0, &[])).await; // PINGREQ
     let got = c.expect_closed().await;
     assert!(got.is_empty(), "[MQTT-3.1.0-1] no answer expected: {got:?}");
 
-    let mut c = Client::tcp(&broker, Version::V3_1_1, "publish-first").await;
+    let mut c = Client::tcp(broker.tcp, Version::V3_1_1, "publish-first").await;
     c.send_raw(&raw_publish(0, b"a/b", None, None, b"x")).await;
     let got = c.expect_closed().await;
     assert!(got.is_empty(), "[MQTT-3.1.0-1] no answer expected: {got:?}");
@@ -45,8 +45,8 @@ async fn mqtt_3_1_0_1_first_packet_must_be_connect() {
 /// Protocol Error and close the Network Connection" (5.0; 3.1.1 words it as a protocol
 /// violation). MQTT 5 gets DISCONNECT 0x82 first.
 async fn second_connect(v: Version) {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, v, "twice").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, v, "twice").await;
     c.send(Packet::Connect(Box::new(Connect::new(v, "twice"))))
         .await;
     c.expect_disconnect(ReasonCode::ProtocolError, "[MQTT-3.1.0-2]")
@@ -64,14 +64,14 @@ per_version!(
 /// accept.
 #[tokio::test]
 async fn mqtt_3_1_2_1_wrong_protocol_name_is_not_accepted() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     for (name, level) in [
         (&b"MQTX"[..], 4u8),
         (b"MQTT", 3),
         (b"MQIsdp", 4),
         (b"mqtt", 5),
     ] {
-        let mut c = Client::tcp(&broker, Version::V3_1_1, "bad-name").await;
+        let mut c = Client::tcp(broker.tcp, Version::V3_1_1, "bad-name").await;
         c.send_raw(&raw_connect(name, level, 0x02, "bad-name", &[]))
             .await;
         expect_refused_without_success(&mut c, "[MQTT-3.1.2-1]").await;
@@ -84,9 +84,9 @@ async fn mqtt_3_1_2_1_wrong_protocol_name_is_not_accepted() {
 /// both then close. Checked byte-exact.
 #[tokio::test]
 async fn mqtt_3_1_2_2_unsupported_protocol_level_connack_0x01() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     for level in [0u8, 2, 6, 255] {
-        let mut c = Client::tcp(&broker, Version::V3_1_1, "bad-level").await;
+        let mut c = Client::tcp(broker.tcp, Version::V3_1_1, "bad-level").await;
         c.send_raw(&raw_connect(b"MQTT", level, 0x02, "bad-level", &[]))
             .await;
         let head = c.recv_raw(4).await;
@@ -113,14 +113,14 @@ async fn mqtt_3_1_2_2_unsupported_protocol_level_connack_0x01() {
 /// 5.0 allows a CONNACK ≥ 0x80 first.
 #[tokio::test]
 async fn mqtt_3_1_2_3_connect_reserved_flag_closes() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     for level in [4u8, 5] {
         let v = if level == 5 {
             Version::V5
         } else {
             Version::V3_1_1
         };
-        let mut c = Client::tcp(&broker, v, "reserved").await;
+        let mut c = Client::tcp(broker.tcp, v, "reserved").await;
         c.send_raw(&raw_connect(b"MQTT", level, 0x03, "reserved", &[]))
             .await;
         let got = c.expect_closed().await;
@@ -151,7 +151,7 @@ pub fn check_malformed_connect_answer(v: Version, got: &[Packet], rule: &str) {
 /// 0" (5.0: [MQTT-3.1.2-11], -12, -13). Violations are malformed: close.
 #[tokio::test]
 async fn mqtt_3_1_2_13_to_15_invalid_will_flags_close() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let will = [lp(b"w/t"), lp(b"bye")].concat();
     let cases: [(u8, &[u8], &str); 3] = [
         (
@@ -177,7 +177,7 @@ async fn mqtt_3_1_2_13_to_15_invalid_will_flags_close() {
             if level == 5 && flags & 0x04 != 0 {
                 rest.insert(0, 0); // empty will properties
             }
-            let mut c = Client::tcp(&broker, v, "will-flags").await;
+            let mut c = Client::tcp(broker.tcp, v, "will-flags").await;
             c.send_raw(&raw_connect(b"MQTT", level, flags, "will-flags", &rest))
                 .await;
             let got = c.expect_closed().await;
@@ -190,8 +190,8 @@ async fn mqtt_3_1_2_13_to_15_invalid_will_flags_close() {
 /// to 0." (5.0 dropped this rule.)
 #[tokio::test]
 async fn mqtt_3_1_2_22_password_without_username_closes() {
-    let broker = Broker::start().await;
-    let mut c = Client::tcp(&broker, Version::V3_1_1, "pw").await;
+    let broker = Broker::target().await;
+    let mut c = Client::tcp(broker.tcp, Version::V3_1_1, "pw").await;
     c.send_raw(&raw_connect(b"MQTT", 4, 0x02 | 0x40, "pw", &lp(b"secret")))
         .await;
     let got = c.expect_closed().await;
@@ -202,8 +202,8 @@ async fn mqtt_3_1_2_22_password_without_username_closes() {
 /// with a zero return code; byte-exact for 3.x: `20 02 00 00`. MQTT 3.1 (`MQIsdp`, level 3)
 /// is accepted too.
 async fn connack_success(v: Version) {
-    let broker = Broker::start().await;
-    let mut c = Client::tcp(&broker, v, "hello").await;
+    let broker = Broker::target().await;
+    let mut c = Client::tcp(broker.tcp, v, "hello").await;
     c.send(Packet::Connect(Box::new(Connect::new(v, "hello"))))
         .await;
     if v == Version::V5 {
@@ -227,8 +227,8 @@ per_version!(
 /// pipelined behind a refused CONNECT must not be stored.
 #[tokio::test]
 async fn mqtt_3_1_4_5_no_processing_after_refused_connect() {
-    let broker = Broker::start().await;
-    let mut c = Client::tcp(&broker, Version::V3_1_1, "refused").await;
+    let broker = Broker::target().await;
+    let mut c = Client::tcp(broker.tcp, Version::V3_1_1, "refused").await;
     let mut bytes = raw_connect(b"MQTT", 9, 0x02, "refused", &[]);
     bytes.extend(raw_publish(
         0x01,
@@ -240,7 +240,7 @@ async fn mqtt_3_1_4_5_no_processing_after_refused_connect() {
     c.send_raw(&bytes).await;
     let _ = c.expect_closed().await;
 
-    let mut s = Client::connected(&broker, Version::V3_1_1, "checker").await;
+    let mut s = Client::connected(broker.tcp, Version::V3_1_1, "checker").await;
     s.subscribe("refused/#", tern_codec::QoS::AtMostOnce).await;
     s.expect_nothing("[MQTT-3.1.4-5] data after a refused CONNECT was processed")
         .await;
@@ -254,9 +254,10 @@ async fn tern_connect_deadline_closes_silent_connections() {
     if tern_only("connect_timeout") {
         return;
     }
-    let broker = Broker::with(|c| c.connect_timeout = std::time::Duration::from_secs(1)).await;
+    let broker =
+        Broker::target_with(|c| c.connect_timeout = std::time::Duration::from_secs(1)).await;
     let start = std::time::Instant::now();
-    let mut c = Client::tcp(&broker, Version::V3_1_1, "silent").await;
+    let mut c = Client::tcp(broker.tcp, Version::V3_1_1, "silent").await;
     let got = c.expect_closed().await;
     assert!(got.is_empty(), "{got:?}");
     let took = start.elapsed();
@@ -265,7 +266,7 @@ async fn tern_connect_deadline_closes_silent_connections() {
         "closed too early: {took:?}"
     );
     // A half-sent CONNECT does not extend the deadline either.
-    let mut c = Client::tcp(&broker, Version::V3_1_1, "partial").await;
+    let mut c = Client::tcp(broker.tcp, Version::V3_1_1, "partial").await;
     c.send_raw(&[0x10, 0x20, 0x00]).await;
     let got = c.expect_closed().await;
     assert!(got.is_empty(), "{got:?}");
@@ -276,11 +277,27 @@ async fn tern_connect_deadline_closes_silent_connections() {
 /// Mosquitto's `max_keepalive`) sends it when the client asks for more than allowed.
 #[tokio::test]
 async fn mqtt_3_2_2_21_server_keep_alive_caps_the_client() {
-    let broker = Broker::with(|c| c.max_keepalive = 10).await;
-    let c = Client::connect_with(&broker, connect(Version::V5, "ka", true, 600), "ka").await;
+    let broker = Broker::target_with(|c| c.max_keepalive = 10).await;
+    let c = Client::connect_with(
+        broker.tcp,
+        Connect {
+            keep_alive: 600,
+            ..connect_packet(Version::V5, "ka", true)
+        },
+        "ka",
+    )
+    .await;
     let ack = c.connack.as_ref().expect("connack");
     assert_eq!(ack.properties.server_keep_alive, Some(10), "{ack:?}");
-    let c = Client::connect_with(&broker, connect(Version::V5, "ka2", true, 5), "ka2").await;
+    let c = Client::connect_with(
+        broker.tcp,
+        Connect {
+            keep_alive: 5,
+            ..connect_packet(Version::V5, "ka2", true)
+        },
+        "ka2",
+    )
+    .await;
     let ack = c.connack.as_ref().expect("connack");
     assert!(
         matches!(ack.properties.server_keep_alive, None | Some(5)),
@@ -293,10 +310,10 @@ async fn mqtt_3_2_2_21_server_keep_alive_caps_the_client() {
 /// or 0x87 (Not Authorized) … and MUST close the Network Connection."
 #[tokio::test]
 async fn mqtt_4_12_0_1_unsupported_authentication_method_closes() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let mut conn = Connect::new(Version::V5, "auth");
     conn.properties.authentication_method = Some("SCRAM-SHA-1".into());
-    let mut c = Client::tcp(&broker, Version::V5, "auth").await;
+    let mut c = Client::tcp(broker.tcp, Version::V5, "auth").await;
     c.send(Packet::Connect(Box::new(conn))).await;
     let got = c.expect_closed().await;
     for p in &got {
@@ -313,8 +330,8 @@ async fn mqtt_4_12_0_1_unsupported_authentication_method_closes() {
 /// "MUST NOT send an Authentication Method in the CONNACK packet".
 #[tokio::test]
 async fn mqtt_3_2_0_2_one_connack_and_no_auth_method() {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, Version::V5, "one-connack").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, Version::V5, "one-connack").await;
     let ack = c.connack.clone().expect("connack");
     assert_eq!(
         ack.properties.authentication_method, None,

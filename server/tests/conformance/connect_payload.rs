@@ -5,7 +5,7 @@
 use tern_codec::Version;
 
 use crate::connect::check_malformed_connect_answer;
-use crate::harness::*;
+use crate::support::*;
 
 /// Sends a raw CONNECT and checks it is refused as malformed.
 async fn refused(broker: &Broker, level: u8, bytes: Vec<u8>, rule: &str) {
@@ -14,7 +14,7 @@ async fn refused(broker: &Broker, level: u8, bytes: Vec<u8>, rule: &str) {
     } else {
         Version::V3_1_1
     };
-    let mut c = Client::tcp(broker, v, "bad-connect").await;
+    let mut c = Client::tcp(broker.tcp, v, "bad-connect").await;
     c.send_raw(&bytes).await;
     let got = c.expect_closed().await;
     check_malformed_connect_answer(v, &got, rule);
@@ -36,7 +36,7 @@ fn connect_v5_props(props: &[u8]) -> Vec<u8> {
 /// (5.0 [MQTT-3.1.2-17], [MQTT-3.1.2-19], [MQTT-3.1.2-9].)
 #[tokio::test]
 async fn mqtt_3_1_2_19_flagged_fields_must_be_present() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     for level in [4u8, 5] {
         let no_will_props: &[u8] = if level == 5 { &[0] } else { &[] };
         refused(
@@ -71,7 +71,7 @@ async fn mqtt_3_1_2_19_flagged_fields_must_be_present() {
 /// with a wildcard is not a valid Topic Name ([MQTT-4.7.1-1]).
 #[tokio::test]
 async fn mqtt_3_1_3_4_connect_strings_must_be_valid_utf8() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     for level in [4u8, 5] {
         let wp: &[u8] = if level == 5 { &[0] } else { &[] };
         let mut bad_id = raw_connect(b"MQTT", level, 0x02, "ab", &[]);
@@ -111,7 +111,7 @@ async fn mqtt_3_1_3_4_connect_strings_must_be_valid_utf8() {
 /// allowed in CONNECT (here Topic Alias, 0x23) or an unknown identifier is malformed.
 #[tokio::test]
 async fn mqtt5_3_1_2_11_invalid_connect_properties_refused() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let cases: [(&[u8], &str); 7] = [
         (&[0x21, 0x00, 0x00], "Receive Maximum 0"),
         (&[0x27, 0, 0, 0, 0], "Maximum Packet Size 0"),
@@ -128,7 +128,7 @@ async fn mqtt5_3_1_2_11_invalid_connect_properties_refused() {
         refused(&broker, 5, connect_v5_props(props), rule).await;
     }
     // Control: the same builder with valid properties is accepted.
-    let mut c = Client::tcp(&broker, Version::V5, "good-props").await;
+    let mut c = Client::tcp(broker.tcp, Version::V5, "good-props").await;
     c.send_raw(&connect_v5_props(&[0x21, 0x00, 0x0A, 0x27, 0, 0, 4, 0]))
         .await;
     assert!(matches!(c.recv().await, tern_codec::Packet::ConnAck(a) if !a.reason.is_error()));

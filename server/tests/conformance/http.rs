@@ -1,45 +1,17 @@
 //! The HTTP side of the broker (issue #3): `/healthz`, static files from `web_root` with an
 //! `index.html` fallback, and a helpful page when the UI is not built.
 
-use std::net::SocketAddr;
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-use crate::harness::*;
-
-/// A minimal HTTP/1.1 GET (`Connection: close`); returns (status, headers, body).
-async fn get(addr: SocketAddr, path: &str) -> (u16, String, String) {
-    let exchange = async {
-        let mut s = TcpStream::connect(addr).await.expect("connect http");
-        let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        s.write_all(req.as_bytes()).await.expect("write");
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw).await.expect("read");
-        raw
-    };
-    let raw = tokio::time::timeout(DEADLINE, exchange)
-        .await
-        .expect("http timed out");
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line: {head:?}"));
-    (status, head.to_ascii_lowercase(), body.to_string())
-}
+use crate::support::*;
 
 #[tokio::test]
 async fn tern_http_healthz() {
     if tern_only("/healthz") {
         return;
     }
-    let broker = Broker::start().await;
-    let (status, _, body) = get(broker.http, "/healthz").await;
-    assert_eq!(status, 200);
-    assert!(body.contains("ok"), "{body:?}");
+    let broker = Broker::target().await;
+    let r = http::get(broker.http, "/healthz").await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("ok"), "{:?}", r.body);
 }
 
 /// Files under `web_root` are served; unknown paths fall back to `index.html` (client-side
@@ -55,19 +27,19 @@ async fn tern_http_static_files_with_index_fallback() {
     std::fs::create_dir(dir.path().join("assets")).expect("mkdir");
     std::fs::write(dir.path().join("assets/style.css"), "body{}").expect("write");
     let root = dir.path().to_path_buf();
-    let broker = Broker::with(|c| c.web_root = root).await;
+    let broker = Broker::target_with(|c| c.web_root = root).await;
 
-    let (status, head, body) = get(broker.http, "/").await;
-    assert_eq!((status, body.as_str()), (200, "<h1>tern test ui</h1>"));
-    assert!(head.contains("text/html"), "{head}");
-    let (status, head, body) = get(broker.http, "/app.js").await;
-    assert_eq!((status, body.as_str()), (200, "console.log('tern')"));
-    assert!(head.contains("javascript"), "{head}");
-    let (status, _, body) = get(broker.http, "/assets/style.css").await;
-    assert_eq!((status, body.as_str()), (200, "body{}"));
-    let (status, _, body) = get(broker.http, "/some/client/route").await;
+    let r = http::get(broker.http, "/").await;
+    assert_eq!((r.status, r.body.as_str()), (200, "<h1>tern test ui</h1>"));
+    assert!(r.head.contains("text/html"), "{}", r.head);
+    let r = http::get(broker.http, "/app.js").await;
+    assert_eq!((r.status, r.body.as_str()), (200, "console.log('tern')"));
+    assert!(r.head.contains("javascript"), "{}", r.head);
+    let r = http::get(broker.http, "/assets/style.css").await;
+    assert_eq!((r.status, r.body.as_str()), (200, "body{}"));
+    let r = http::get(broker.http, "/some/client/route").await;
     assert_eq!(
-        (status, body.as_str()),
+        (r.status, r.body.as_str()),
         (200, "<h1>tern test ui</h1>"),
         "index.html fallback"
     );
@@ -81,9 +53,8 @@ async fn tern_http_ui_not_built_page() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().to_path_buf();
-    let broker = Broker::with(|c| c.web_root = root).await;
-    let (_, _, body) = get(broker.http, "/").await;
+    let broker = Broker::target_with(|c| c.web_root = root).await;
+    let body = http::get(broker.http, "/").await.body;
     assert!(body.contains("cargo xtask dist"), "{body:?}");
-    let (status, _, _) = get(broker.http, "/healthz").await;
-    assert_eq!(status, 200);
+    assert_eq!(http::get(broker.http, "/healthz").await.status, 200);
 }

@@ -8,9 +8,12 @@
 //! `<name>::v3_1_1` and `<name>::v5`.
 //!
 //! `TERN_CONFORMANCE_TARGET=mosquitto cargo test -p tern-server --test conformance` runs the
-//! same expectations against Mosquitto (a check of the tests, not of tern).
+//! same expectations against Mosquitto (a check of the tests, not of tern): every case starts
+//! its broker with `Broker::target()` / `Broker::target_with()`, and cases of tern-only
+//! features return early through `tern_only()` (see `tests/support/broker.rs`).
 
-mod harness;
+#[path = "../support/mod.rs"]
+mod support;
 
 mod capabilities;
 mod client_id;

@@ -4,8 +4,8 @@
 
 use tern_codec::{Packet, QoS, ReasonCode, Version};
 
-use crate::harness::*;
 use crate::per_version;
+use crate::support::*;
 
 use ReasonCode::{MalformedPacket as M, ProtocolError as P, TopicNameInvalid as T};
 
@@ -173,13 +173,13 @@ fn cases() -> Vec<Case> {
 /// first, [MQTT-4.13.1-1] and issue #3), while a bystander keeps working: its subscription
 /// still delivers afterwards ("never affect other clients").
 async fn malformed(v: Version) {
-    let broker = Broker::start().await;
-    let mut bystander = Client::connected(&broker, v, "bystander").await;
+    let broker = Broker::target().await;
+    let mut bystander = Client::connected(broker.tcp, v, "bystander").await;
     bystander.subscribe("by/t", QoS::AtLeastOnce).await;
-    let mut publisher = Client::connected(&broker, v, "by-pub").await;
+    let mut publisher = Client::connected(broker.tcp, v, "by-pub").await;
     let mut failures = Vec::new();
     for (i, case) in cases().into_iter().enumerate() {
-        let mut c = Client::connected(&broker, v, &format!("rogue{i}")).await;
+        let mut c = Client::connected(broker.tcp, v, &format!("rogue{i}")).await;
         let bytes = if v == Version::V5 { &case.v5 } else { &case.v3 };
         c.send_raw(bytes).await;
         let mut got = Vec::new();
@@ -234,14 +234,14 @@ per_version!(
 /// ("never panic").
 #[tokio::test]
 async fn tern_garbage_never_takes_the_broker_down() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let garbage: Vec<u8> = (0..4096u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
     for start in [0usize, 1, 7, 100] {
         // End of stream after the garbage: the server must close even if the garbage ended
         // inside a plausible packet it was still waiting for.
-        let mut c = Client::tcp(&broker, Version::V3_1_1, "garbage").await;
+        let mut c = Client::tcp(broker.tcp, Version::V3_1_1, "garbage").await;
         c.send_raw(&garbage[start..]).await;
         c.shutdown_write().await;
         let _ = c.recv_raw(usize::MAX).await;
@@ -249,7 +249,7 @@ async fn tern_garbage_never_takes_the_broker_down() {
             c.closed(),
             "connection not closed after garbage + end of stream"
         );
-        let mut c = Client::connected(&broker, Version::V5, "after-garbage").await;
+        let mut c = Client::connected(broker.tcp, Version::V5, "after-garbage").await;
         c.send_raw(&garbage[start..]).await;
         c.shutdown_write().await;
         let _ = c.recv_raw(usize::MAX).await;
@@ -258,6 +258,6 @@ async fn tern_garbage_never_takes_the_broker_down() {
             "connection not closed after garbage + end of stream"
         );
     }
-    let mut ok = Client::connected(&broker, Version::V5, "survivor").await;
+    let mut ok = Client::connected(broker.tcp, Version::V5, "survivor").await;
     ok.expect_nothing("broker still serves").await;
 }

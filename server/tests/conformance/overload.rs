@@ -8,7 +8,7 @@ use bytes::Bytes;
 use tern_codec::{Connect, Packet, QoS, Version};
 use tokio::time::Instant;
 
-use crate::harness::*;
+use crate::support::*;
 
 const V: Version = Version::V3_1_1;
 
@@ -18,13 +18,13 @@ const V: Version = Version::V3_1_1;
 /// and the slow subscriber later receives a bounded number of messages, in order.
 #[tokio::test]
 async fn tern_slow_consumer_drops_qos0_and_counts_in_sys() {
-    let broker = Broker::with(|c| c.max_queued_messages = 100).await;
-    let mut slow = Client::connected(&broker, V, "slow").await;
+    let broker = Broker::target_with(|c| c.max_queued_messages = 100).await;
+    let mut slow = Client::connected(broker.tcp, V, "slow").await;
     slow.subscribe("flood/t", QoS::AtMostOnce).await;
-    let mut fast = Client::connected(&broker, V, "fast").await;
+    let mut fast = Client::connected(broker.tcp, V, "fast").await;
     fast.subscribe("flood/t", QoS::AtMostOnce).await;
 
-    let mut publisher = Client::connected(&broker, V, "flooder").await;
+    let mut publisher = Client::connected(broker.tcp, V, "flooder").await;
     let payload = vec![b'x'; 1024];
     const N: usize = 20_000;
     let started = Instant::now();
@@ -52,7 +52,7 @@ async fn tern_slow_consumer_drops_qos0_and_counts_in_sys() {
         started.elapsed()
     );
 
-    let mut sys = Client::connected(&broker, V, "sys-dropped").await;
+    let mut sys = Client::connected(broker.tcp, V, "sys-dropped").await;
     sys.subscribe("$SYS/broker/publish/messages/dropped", QoS::AtMostOnce)
         .await;
     let deadline = Instant::now() + DEADLINE;
@@ -109,12 +109,12 @@ async fn tern_slow_consumer_drops_qos0_and_counts_in_sys() {
 /// remaining length of three bytes).
 #[tokio::test]
 async fn tern_large_payload_round_trip_tcp_and_websocket() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let big: Vec<u8> = (0..1_048_576u32 - 64).map(|i| (i % 251) as u8).collect();
-    let (mut ws, _) = Client::ws(&broker, Version::V5, "big-ws", "mqtt").await;
-    ws.connect(Connect::new(Version::V5, "big-ws")).await;
+    let (mut ws, _) = Client::ws_offering(&broker.ws_url(), Version::V5, "big-ws", "mqtt").await;
+    ws.handshake(Connect::new(Version::V5, "big-ws")).await;
     ws.subscribe("big/tcp", QoS::AtLeastOnce).await;
-    let mut tcp = Client::connected(&broker, Version::V5, "big-tcp").await;
+    let mut tcp = Client::connected(broker.tcp, Version::V5, "big-tcp").await;
     tcp.subscribe("big/ws", QoS::AtLeastOnce).await;
     tcp.publish(publish("big/tcp", QoS::AtLeastOnce, &big))
         .await;

@@ -4,8 +4,8 @@
 use bytes::Bytes;
 use tern_codec::{Packet, PubResp, QoS, QosPid, ReasonCode, Version};
 
-use crate::harness::*;
 use crate::per_version;
+use crate::support::*;
 
 const ALL: [QoS; 3] = [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce];
 
@@ -14,8 +14,8 @@ const ALL: [QoS; 3] = [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce];
 /// PUBACK, PUBREC (then PUBCOMP for PUBREL), each with the PUBLISH's packet identifier
 /// ([MQTT-4.3.2-2], [MQTT-4.3.3-2]). Byte-exact for 3.1.1.
 async fn inbound_acks(v: Version) {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, v, "acker").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, v, "acker").await;
     let props = (v == Version::V5).then_some(&[][..]);
     c.send_raw(&raw_publish(0x00, b"q/0", None, props, b"zero"))
         .await;
@@ -59,11 +59,11 @@ per_version!(mqtt_3_3_4_1_publish_acknowledged_per_qos, inbound_acks);
 /// message and the maximum QoS granted by the Server" (5.0 [MQTT-3.8.4-8]); the topic and
 /// payload arrive unchanged, [MQTT-3.3.2-3] the topic matches the filter.
 async fn delivered_qos(v: Version) {
-    let broker = Broker::start().await;
-    let mut pubr = Client::connected(&broker, v, "qpub").await;
+    let broker = Broker::target().await;
+    let mut pubr = Client::connected(broker.tcp, v, "qpub").await;
     for sub_qos in ALL {
         let id = format!("qsub{}", sub_qos as u8);
-        let mut s = Client::connected(&broker, v, &id).await;
+        let mut s = Client::connected(broker.tcp, v, &id).await;
         let f = format!("qos/{id}/+");
         s.subscribe(&f, sub_qos).await;
         for pub_qos in ALL {
@@ -94,10 +94,10 @@ per_version!(
 /// treat any subsequent PUBLISH packet that contains that Packet Identifier as being a new
 /// publication."
 async fn exactly_once(v: Version) {
-    let broker = Broker::start().await;
-    let mut s = Client::connected(&broker, v, "eo-sub").await;
+    let broker = Broker::target().await;
+    let mut s = Client::connected(broker.tcp, v, "eo-sub").await;
     s.subscribe("eo/t", QoS::ExactlyOnce).await;
-    let mut c = Client::connected(&broker, v, "eo-pub").await;
+    let mut c = Client::connected(broker.tcp, v, "eo-pub").await;
     let mut p = publish("eo/t", QoS::ExactlyOnce, b"once");
     p.qos_pid = QosPid::ExactlyOnce(pid(7));
     c.send(Packet::Publish(p.clone())).await;
@@ -135,8 +135,8 @@ per_version!(mqtt_4_3_3_2_qos2_exactly_once_on_receipt, exactly_once);
 /// with Reason Code 0x92 (Packet Identifier not found) or 0x00 (§3.7.2.1: an unknown
 /// identifier "is not an error during recovery").
 async fn pubrel_unknown(v: Version) {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, v, "rel").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, v, "rel").await;
     c.send(Packet::PubRel(PubResp::new(pid(99)))).await;
     match c.recv().await {
         Packet::PubComp(r) => {
@@ -162,10 +162,10 @@ per_version!(mqtt_4_3_3_2_pubrel_answered_with_pubcomp, pubrel_unknown);
 /// ([MQTT-3.6.1-1], checked by decoding). QoS 1/2 PUBLISH from the server carry DUP 0 on
 /// first delivery and distinct unused identifiers ([MQTT-2.3.1-2]/[MQTT-2.3.1-4]).
 async fn outbound_flows(v: Version) {
-    let broker = Broker::start().await;
-    let mut s = Client::connected(&broker, v, "out-sub").await;
+    let broker = Broker::target().await;
+    let mut s = Client::connected(broker.tcp, v, "out-sub").await;
     s.subscribe("out/#", QoS::ExactlyOnce).await;
-    let mut c = Client::connected(&broker, v, "out-pub").await;
+    let mut c = Client::connected(broker.tcp, v, "out-pub").await;
     for i in 0..4 {
         c.publish_simple(&format!("out/{i}"), QoS::ExactlyOnce, "x", false)
             .await;
@@ -198,10 +198,10 @@ per_version!(mqtt_4_3_3_1_server_qos2_sender_flow, outbound_flows);
 /// 3.1.1 [MQTT-3.3.1-3] "The value of the DUP flag from an incoming PUBLISH packet is not
 /// propagated when the PUBLISH Packet is sent to subscribers by the Server."
 async fn dup_not_propagated(v: Version) {
-    let broker = Broker::start().await;
-    let mut s = Client::connected(&broker, v, "dup-sub").await;
+    let broker = Broker::target().await;
+    let mut s = Client::connected(broker.tcp, v, "dup-sub").await;
     s.subscribe("dup/t", QoS::AtLeastOnce).await;
-    let mut c = Client::connected(&broker, v, "dup-pub").await;
+    let mut c = Client::connected(broker.tcp, v, "dup-pub").await;
     let mut p = publish("dup/t", QoS::AtLeastOnce, b"d");
     p.dup = true;
     c.publish(p).await;
@@ -213,11 +213,11 @@ per_version!(mqtt_3_3_1_3_dup_flag_not_propagated, dup_not_propagated);
 /// 3.1.1 [MQTT-4.6.0-5]/[MQTT-4.6.0-6] (5.0 [MQTT-4.6.0-6]): topics are ordered — messages
 /// from one client on one topic at one QoS reach each subscriber in the order sent.
 async fn ordering(v: Version) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     for qos in ALL {
-        let mut s = Client::connected(&broker, v, "ord-sub").await;
+        let mut s = Client::connected(broker.tcp, v, "ord-sub").await;
         s.subscribe("ord/t", QoS::ExactlyOnce).await;
-        let mut c = Client::connected(&broker, v, "ord-pub").await;
+        let mut c = Client::connected(broker.tcp, v, "ord-pub").await;
         for i in 0..25 {
             c.publish_simple("ord/t", qos, &i.to_string(), false).await;
         }
@@ -238,12 +238,12 @@ per_version!(mqtt_4_6_0_6_ordered_topic_delivery, ordering);
 /// copy (issue #3); 5.0 [MQTT-3.3.4-4] then requires all matching Subscription Identifiers
 /// in it (see `v5_subscribe`).
 async fn overlapping(v: Version) {
-    let broker = Broker::start().await;
-    let mut s = Client::connected(&broker, v, "ovl").await;
+    let broker = Broker::target().await;
+    let mut s = Client::connected(broker.tcp, v, "ovl").await;
     s.subscribe("ovl/+", QoS::AtMostOnce).await;
     s.subscribe("ovl/#", QoS::ExactlyOnce).await;
     s.subscribe("ovl/a", QoS::AtLeastOnce).await;
-    let mut c = Client::connected(&broker, v, "ovl-pub").await;
+    let mut c = Client::connected(broker.tcp, v, "ovl-pub").await;
     c.publish_simple("ovl/a", QoS::ExactlyOnce, "x", false)
         .await;
     let m = s.recv_publish_acked().await;
@@ -265,11 +265,11 @@ per_version!(
 /// 3.x client; the rest are delivered as acknowledgements free the window.
 #[tokio::test]
 async fn tern_max_inflight_messages_window_v3() {
-    let broker = Broker::with(|c| c.max_inflight_messages = 2).await;
+    let broker = Broker::target_with(|c| c.max_inflight_messages = 2).await;
     let v = Version::V3_1_1;
-    let mut s = Client::connected(&broker, v, "win").await;
+    let mut s = Client::connected(broker.tcp, v, "win").await;
     s.subscribe("win/t", QoS::AtLeastOnce).await;
-    let mut c = Client::connected(&broker, v, "win-pub").await;
+    let mut c = Client::connected(broker.tcp, v, "win-pub").await;
     for i in 0..5 {
         c.publish_simple("win/t", QoS::AtLeastOnce, &i.to_string(), false)
             .await;
@@ -299,10 +299,10 @@ async fn tern_max_inflight_messages_window_v3() {
 /// exactly once and in the order received — the server-side mirror of the ordering rules of
 /// §4.6 ([MQTT-4.6.0-2], [MQTT-4.6.0-3]) — and forwarded in order per QoS ([MQTT-4.6.0-6]).
 async fn pipelined(v: Version) {
-    let broker = Broker::start().await;
-    let mut s = Client::connected(&broker, v, "pipe-sub").await;
+    let broker = Broker::target().await;
+    let mut s = Client::connected(broker.tcp, v, "pipe-sub").await;
     s.subscribe("pipe/t", QoS::ExactlyOnce).await;
-    let mut c = Client::connected(&broker, v, "pipe-pub").await;
+    let mut c = Client::connected(broker.tcp, v, "pipe-pub").await;
     let mut bytes = Vec::new();
     for i in 1..=20u16 {
         let mut p = publish("pipe/t", QoS::AtLeastOnce, i.to_string().as_bytes());

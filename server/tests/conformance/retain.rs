@@ -4,8 +4,8 @@
 use bytes::Bytes;
 use tern_codec::{Packet, QoS, Version};
 
-use crate::harness::*;
 use crate::per_version;
+use crate::support::*;
 
 /// 3.1.1 [MQTT-3.3.1-5] "If the RETAIN flag is set to 1, in a PUBLISH Packet sent by a Client
 /// to a Server, the Server MUST store the Application Message and its QoS, so that it can be
@@ -15,15 +15,15 @@ use crate::per_version;
 /// Server MUST set the RETAIN flag to 1 if a message is sent as a result of a new
 /// subscription". Delivered QoS = min(stored QoS, granted QoS).
 async fn stored_and_delivered(v: Version) {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, v, "r-pub").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, v, "r-pub").await;
     c.publish_simple("r/a", QoS::AtLeastOnce, "A", true).await;
     c.publish_simple("r/b/c", QoS::ExactlyOnce, "BC", true)
         .await;
     c.publish_simple("other", QoS::AtLeastOnce, "O", true).await;
     c.disconnect().await;
 
-    let mut s = Client::connected(&broker, v, "r-sub").await;
+    let mut s = Client::connected(broker.tcp, v, "r-sub").await;
     s.subscribe("r/#", QoS::ExactlyOnce).await;
     let mut got = [s.recv_publish_acked().await, s.recv_publish_acked().await];
     got.sort_by(|a, b| a.topic.as_str().cmp(b.topic.as_str()));
@@ -42,7 +42,7 @@ async fn stored_and_delivered(v: Version) {
     );
     s.expect_nothing("only matching retained messages").await;
 
-    let mut low = Client::connected(&broker, v, "r-low").await;
+    let mut low = Client::connected(broker.tcp, v, "r-low").await;
     low.subscribe("r/b/c", QoS::AtMostOnce).await;
     assert_eq!(
         low.recv_publish().await.qos_pid.qos(),
@@ -59,10 +59,10 @@ per_version!(
 /// Client because it matches an established subscription regardless of how the flag was set
 /// in the message it received." (5.0: [MQTT-3.3.1-12], Retain As Published = 0 default.)
 async fn live_retain_zero(v: Version) {
-    let broker = Broker::start().await;
-    let mut s = Client::connected(&broker, v, "live").await;
+    let broker = Broker::target().await;
+    let mut s = Client::connected(broker.tcp, v, "live").await;
     s.subscribe("live/t", QoS::AtLeastOnce).await;
-    let mut c = Client::connected(&broker, v, "live-pub").await;
+    let mut c = Client::connected(broker.tcp, v, "live-pub").await;
     c.publish_simple("live/t", QoS::AtLeastOnce, "x", true)
         .await;
     let m = s.recv_publish_acked().await;
@@ -77,14 +77,14 @@ per_version!(
 /// too: "it MUST discard any message previously retained for that topic"); 5.0
 /// [MQTT-3.3.1-5] "the Server MUST replace any existing retained message for this topic".
 async fn replaced(v: Version) {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, v, "rep-pub").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, v, "rep-pub").await;
     c.publish_simple("rep/t", QoS::AtLeastOnce, "old", true)
         .await;
     c.publish_simple("rep/t", QoS::AtMostOnce, "new", true)
         .await;
     c.ping().await;
-    let mut s = Client::connected(&broker, v, "rep-sub").await;
+    let mut s = Client::connected(broker.tcp, v, "rep-sub").await;
     s.subscribe("rep/t", QoS::AtLeastOnce).await;
     let m = s.recv_publish_acked().await;
     assert_eq!(m.payload, Bytes::from_static(b"new"), "[MQTT-3.3.1-7]");
@@ -98,11 +98,11 @@ per_version!(mqtt_3_3_1_7_retained_message_replaced, replaced);
 /// same topic name MUST be removed"; [MQTT-3.3.1-11] "A zero byte retained message MUST NOT
 /// be stored as a retained message on the Server."
 async fn deleted(v: Version) {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, v, "del-pub").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, v, "del-pub").await;
     c.publish_simple("del/t", QoS::AtLeastOnce, "keep me?", true)
         .await;
-    let mut live = Client::connected(&broker, v, "del-live").await;
+    let mut live = Client::connected(broker.tcp, v, "del-live").await;
     live.subscribe("del/#", QoS::AtLeastOnce).await;
     assert!(live.recv_publish_acked().await.retain);
     c.publish_simple("del/t", QoS::AtLeastOnce, "", true).await;
@@ -112,7 +112,7 @@ async fn deleted(v: Version) {
         .await;
     assert!(live.recv_publish_acked().await.payload.is_empty());
 
-    let mut late = Client::connected(&broker, v, "del-late").await;
+    let mut late = Client::connected(broker.tcp, v, "del-late").await;
     late.subscribe("del/#", QoS::AtLeastOnce).await;
     late.expect_nothing("[MQTT-3.3.1-10]/[MQTT-3.3.1-11] nothing retained")
         .await;
@@ -123,8 +123,8 @@ per_version!(mqtt_3_3_1_10_empty_retained_payload_deletes, deleted);
 /// Server, the Server MUST NOT store the message and MUST NOT remove or replace any existing
 /// retained message." (5.0 [MQTT-3.3.1-8].)
 async fn non_retained_leaves_store(v: Version) {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, v, "nr-pub").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, v, "nr-pub").await;
     c.publish_simple("nr/t", QoS::AtLeastOnce, "retained", true)
         .await;
     c.publish_simple("nr/t", QoS::AtLeastOnce, "plain", false)
@@ -132,7 +132,7 @@ async fn non_retained_leaves_store(v: Version) {
     c.publish_simple("nr/t", QoS::AtLeastOnce, "", false).await;
     c.publish_simple("nr/u", QoS::AtLeastOnce, "plain", false)
         .await;
-    let mut s = Client::connected(&broker, v, "nr-sub").await;
+    let mut s = Client::connected(broker.tcp, v, "nr-sub").await;
     s.subscribe("nr/#", QoS::AtLeastOnce).await;
     let m = s.recv_publish_acked().await;
     assert_eq!(
@@ -150,13 +150,13 @@ per_version!(
 /// [MQTT-4.7.2-1] applies to retained messages too: subscribing to `#` does not deliver
 /// retained `$`-topics (including the broker's retained `$SYS` topics).
 async fn retained_dollar(v: Version) {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, v, "rd-pub").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, v, "rd-pub").await;
     c.publish_simple("$rd/t", QoS::AtLeastOnce, "hidden", true)
         .await;
     c.publish_simple("rd/t", QoS::AtLeastOnce, "seen", true)
         .await;
-    let mut s = Client::connected(&broker, v, "rd-sub").await;
+    let mut s = Client::connected(broker.tcp, v, "rd-sub").await;
     s.subscribe("#", QoS::AtLeastOnce).await;
     let got = s.ping().await;
     let topics: Vec<&str> = got

@@ -6,13 +6,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use tern_codec::{Connect, Packet, PubResp, QoS, ReasonCode, Version};
 
-use crate::harness::*;
 use crate::per_version;
+use crate::support::*;
 
 /// A persistent-session CONNECT: Clean Session 0 in 3.x; Clean Start 0 + Session Expiry 300 s
 /// in 5.0 (Session Expiry 0 would end the session with the connection).
 pub fn persistent(v: Version, id: &str) -> Connect {
-    let mut c = connect(v, id, false, 60);
+    let mut c = connect_packet(v, id, false);
     if v == Version::V5 {
         c.properties.session_expiry_interval = Some(300);
     }
@@ -20,8 +20,8 @@ pub fn persistent(v: Version, id: &str) -> Connect {
 }
 
 async fn reconnect(broker: &Broker, v: Version, id: &str) -> (Client, bool) {
-    let mut c = Client::tcp(broker, v, id).await;
-    let ack = c.connect(persistent(v, id)).await;
+    let mut c = Client::tcp(broker.tcp, v, id).await;
+    let ack = c.handshake(persistent(v, id)).await;
     assert_eq!(ack.reason, ReasonCode::Success);
     (c, ack.session_present)
 }
@@ -31,7 +31,7 @@ async fn reconnect(broker: &Broker, v: Version, id: &str) -> (Client, bool) {
 /// Session Present to 1"; [MQTT-3.2.2-1] with CleanSession 1 "the Server MUST set Session
 /// Present to 0". (5.0 [MQTT-3.2.2-2], [MQTT-3.2.2-3].)
 async fn session_present(v: Version) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let (mut c, present) = reconnect(&broker, v, "sp").await;
     assert!(!present, "[MQTT-3.2.2-3] no stored session yet");
     c.subscribe("sp/t", QoS::AtLeastOnce).await;
@@ -39,8 +39,8 @@ async fn session_present(v: Version) {
     let (c, present) = reconnect(&broker, v, "sp").await;
     assert!(present, "[MQTT-3.2.2-2] stored session must be reported");
     c.disconnect().await;
-    let mut clean = Client::tcp(&broker, v, "sp").await;
-    let ack = clean.connect(connect(v, "sp", true, 60)).await;
+    let mut clean = Client::tcp(broker.tcp, v, "sp").await;
+    let ack = clean.handshake(connect_packet(v, "sp", true)).await;
     assert!(
         !ack.session_present,
         "[MQTT-3.2.2-1] clean session → Session Present 0"
@@ -58,12 +58,12 @@ per_version!(
 /// disconnection as part of the Session state." Delivered on reconnect, in order
 /// ([MQTT-4.6.0-6]), at the subscription's QoS.
 async fn offline_queue(v: Version) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let (mut c, _) = reconnect(&broker, v, "offline").await;
     c.subscribe("offline/#", QoS::ExactlyOnce).await;
     c.disconnect().await;
 
-    let mut p = Client::connected(&broker, v, "offline-pub").await;
+    let mut p = Client::connected(broker.tcp, v, "offline-pub").await;
     p.publish_simple("offline/1", QoS::AtLeastOnce, "one", false)
         .await;
     p.publish_simple("offline/2", QoS::ExactlyOnce, "two", false)
@@ -98,16 +98,16 @@ per_version!(
 /// previous Session and start a new one." (5.0 [MQTT-3.1.2-4] for Clean Start.) The old
 /// subscription and queued messages are gone.
 async fn clean_discards(v: Version) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let (mut c, _) = reconnect(&broker, v, "cleaned").await;
     c.subscribe("cleaned/t", QoS::AtLeastOnce).await;
     c.disconnect().await;
-    let mut p = Client::connected(&broker, v, "cleaned-pub").await;
+    let mut p = Client::connected(broker.tcp, v, "cleaned-pub").await;
     p.publish_simple("cleaned/t", QoS::AtLeastOnce, "queued", false)
         .await;
 
-    let mut fresh = Client::tcp(&broker, v, "cleaned").await;
-    let ack = fresh.connect(connect(v, "cleaned", true, 60)).await;
+    let mut fresh = Client::tcp(broker.tcp, v, "cleaned").await;
+    let ack = fresh.handshake(connect_packet(v, "cleaned", true)).await;
     assert!(!ack.session_present);
     fresh
         .expect_nothing("[MQTT-3.1.2-6] queued messages discarded")
@@ -128,10 +128,10 @@ per_version!(
 /// Packets using their original Packet Identifiers." [MQTT-3.3.1-1] "The DUP flag MUST be set
 /// to 1 by the Client or Server when it attempts to re-deliver a PUBLISH Packet."
 async fn resend_publish(v: Version) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let (mut c, _) = reconnect(&broker, v, "resend").await;
     c.subscribe("resend/t", QoS::ExactlyOnce).await;
-    let mut p = Client::connected(&broker, v, "resend-pub").await;
+    let mut p = Client::connected(broker.tcp, v, "resend-pub").await;
     for (i, qos) in [QoS::AtLeastOnce, QoS::ExactlyOnce, QoS::AtLeastOnce]
         .into_iter()
         .enumerate()
@@ -167,10 +167,10 @@ per_version!(mqtt_4_4_0_1_unacked_publish_resent_with_dup, resend_publish);
 /// [MQTT-4.4.0-1], the PUBREL half: the server received PUBREC for a QoS 2 delivery and sent
 /// PUBREL; after a reconnect it re-sends that PUBREL (not the PUBLISH).
 async fn resend_pubrel(v: Version) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let (mut c, _) = reconnect(&broker, v, "resend2").await;
     c.subscribe("resend2/t", QoS::ExactlyOnce).await;
-    let mut p = Client::connected(&broker, v, "resend2-pub").await;
+    let mut p = Client::connected(broker.tcp, v, "resend2-pub").await;
     p.publish_simple("resend2/t", QoS::ExactlyOnce, "q2", false)
         .await;
     let m = c.recv_publish().await;
@@ -195,12 +195,13 @@ per_version!(mqtt_4_4_0_1_unacked_pubrel_resent, resend_pubrel);
 /// Network Connection is closed", so a Clean Start 0 reconnect finds no session.
 #[tokio::test]
 async fn mqtt5_3_1_2_11_session_expiry_0_ends_session_on_close() {
-    let broker = Broker::start().await;
-    let mut c = Client::connect_with(&broker, connect(Version::V5, "se0", false, 60), "se0").await;
+    let broker = Broker::target().await;
+    let mut c =
+        Client::connect_with(broker.tcp, connect_packet(Version::V5, "se0", false), "se0").await;
     c.subscribe("se0/t", QoS::AtLeastOnce).await;
     c.disconnect().await;
-    let mut c = Client::tcp(&broker, Version::V5, "se0").await;
-    let ack = c.connect(connect(Version::V5, "se0", false, 60)).await;
+    let mut c = Client::tcp(broker.tcp, Version::V5, "se0").await;
+    let ack = c.handshake(connect_packet(Version::V5, "se0", false)).await;
     assert!(
         !ack.session_present,
         "session with expiry 0 must not survive"
@@ -212,22 +213,22 @@ async fn mqtt5_3_1_2_11_session_expiry_0_ends_session_on_close() {
 /// than that: after 1 s + margin the session is gone (real time has to pass).
 #[tokio::test]
 async fn mqtt5_3_1_2_23_session_expires_after_interval() {
-    let broker = Broker::start().await;
-    let mut conn = connect(Version::V5, "se1", false, 60);
+    let broker = Broker::target().await;
+    let mut conn = connect_packet(Version::V5, "se1", false);
     conn.properties.session_expiry_interval = Some(1);
-    let mut c = Client::connect_with(&broker, conn.clone(), "se1").await;
+    let mut c = Client::connect_with(broker.tcp, conn.clone(), "se1").await;
     c.subscribe("se1/t", QoS::AtLeastOnce).await;
     c.disconnect().await;
-    let mut again = Client::tcp(&broker, Version::V5, "se1").await;
+    let mut again = Client::tcp(broker.tcp, Version::V5, "se1").await;
     assert!(
-        again.connect(conn.clone()).await.session_present,
+        again.handshake(conn.clone()).await.session_present,
         "[MQTT-3.1.2-23] kept"
     );
     again.disconnect().await;
     tokio::time::sleep(Duration::from_millis(2200)).await;
-    let mut late = Client::tcp(&broker, Version::V5, "se1").await;
+    let mut late = Client::tcp(broker.tcp, Version::V5, "se1").await;
     assert!(
-        !late.connect(conn).await.session_present,
+        !late.handshake(conn).await.session_present,
         "session must have expired"
     );
 }
@@ -238,8 +239,8 @@ async fn mqtt5_3_1_2_23_session_expires_after_interval() {
 /// the DISCONNECT packet sent by the Client" → the server answers DISCONNECT 0x82.
 #[tokio::test]
 async fn mqtt5_3_14_2_2_session_expiry_set_on_disconnect() {
-    let broker = Broker::start().await;
-    let mut c = Client::connect_with(&broker, persistent(Version::V5, "sed"), "sed").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connect_with(broker.tcp, persistent(Version::V5, "sed"), "sed").await;
     c.subscribe("sed/t", QoS::AtLeastOnce).await;
     let mut d = tern_codec::Disconnect {
         reason: ReasonCode::Success,
@@ -251,7 +252,8 @@ async fn mqtt5_3_14_2_2_session_expiry_set_on_disconnect() {
     let (_c, present) = reconnect(&broker, Version::V5, "sed").await;
     assert!(!present, "expiry set to 0 on DISCONNECT ends the session");
 
-    let mut z = Client::connect_with(&broker, connect(Version::V5, "sez", true, 60), "sez").await;
+    let mut z =
+        Client::connect_with(broker.tcp, connect_packet(Version::V5, "sez", true), "sez").await;
     d.properties.session_expiry_interval = Some(30);
     z.send(Packet::Disconnect(d)).await;
     z.expect_disconnect(ReasonCode::ProtocolError, "[MQTT-3.14.2-2]")
@@ -263,7 +265,7 @@ async fn mqtt5_3_14_2_2_session_expiry_set_on_disconnect() {
 /// offline never grows memory without bound.
 #[tokio::test]
 async fn tern_max_queued_messages_bounds_offline_queue() {
-    let broker = Broker::with(|c| {
+    let broker = Broker::target_with(|c| {
         c.max_queued_messages = 5;
         c.max_inflight_messages = 2;
     })
@@ -272,7 +274,7 @@ async fn tern_max_queued_messages_bounds_offline_queue() {
     let (mut c, _) = reconnect(&broker, v, "bounded").await;
     c.subscribe("bounded/t", QoS::AtLeastOnce).await;
     c.disconnect().await;
-    let mut p = Client::connected(&broker, v, "bounded-pub").await;
+    let mut p = Client::connected(broker.tcp, v, "bounded-pub").await;
     for i in 0..30 {
         p.publish_simple("bounded/t", QoS::AtLeastOnce, &format!("m{i}"), false)
             .await;
@@ -304,11 +306,11 @@ async fn tern_max_queued_messages_bounds_offline_queue() {
 /// retransmitted." (Checked across a reconnect, where resending would otherwise happen.)
 #[tokio::test]
 async fn mqtt5_4_4_0_2_negative_ack_is_final() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let v = Version::V5;
     let (mut c, _) = reconnect(&broker, v, "nack").await;
     c.subscribe("nack/t", QoS::ExactlyOnce).await;
-    let mut p = Client::connected(&broker, v, "nack-pub").await;
+    let mut p = Client::connected(broker.tcp, v, "nack-pub").await;
     p.publish_simple("nack/t", QoS::AtLeastOnce, "refused1", false)
         .await;
     p.publish_simple("nack/t", QoS::ExactlyOnce, "refused2", false)

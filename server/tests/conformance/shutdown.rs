@@ -6,34 +6,38 @@ use std::time::Duration;
 
 use tern_codec::{Connect, Packet, QoS, ReasonCode, Version};
 
-use crate::harness::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn tern_graceful_shutdown_with_tcp_and_websocket_clients() {
     if tern_only("Server::run shutdown future") {
         return;
     }
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let (tcp_addr, http_addr) = (broker.tcp, broker.http);
     let bound = broker.config.shutdown_timeout + Duration::from_secs(2);
 
     let mut clients = Vec::new();
     for v in [Version::V3_1_1, Version::V5] {
-        let mut c = Client::connected(&broker, v, &format!("tcp-{v}")).await;
+        let mut c = Client::connected(broker.tcp, v, &format!("tcp-{v}")).await;
         c.subscribe("down/#", QoS::AtLeastOnce).await;
         clients.push(c);
-        let (mut ws, _) = Client::ws(&broker, v, &format!("ws-{v}"), "mqtt").await;
-        let ack = ws.connect(Connect::new(v, format!("ws-{v}"))).await;
+        let (mut ws, _) =
+            Client::ws_offering(&broker.ws_url(), v, &format!("ws-{v}"), "mqtt").await;
+        let ack = ws.handshake(Connect::new(v, format!("ws-{v}"))).await;
         assert_eq!(ack.reason, ReasonCode::Success);
         ws.subscribe("down/#", QoS::AtLeastOnce).await;
         clients.push(ws);
     }
     // A connection that never sent CONNECT and one with half a packet.
-    let mut idle = Client::tcp(&broker, Version::V3_1_1, "idle").await;
-    let mut partial = Client::tcp(&broker, Version::V3_1_1, "partial").await;
+    let mut idle = Client::tcp(broker.tcp, Version::V3_1_1, "idle").await;
+    let mut partial = Client::tcp(broker.tcp, Version::V3_1_1, "partial").await;
     partial.send_raw(&[0x10, 0x40, 0x00]).await;
 
-    broker.shutdown(bound).await.expect("graceful shutdown");
+    broker
+        .shutdown_within(bound)
+        .await
+        .expect("graceful shutdown");
 
     for c in clients.iter_mut() {
         let got = c.expect_closed().await;

@@ -2,8 +2,8 @@
 
 use tern_codec::{Packet, QoS, ReasonCode, Subscribe, SubscriptionOptions, UnsubAck, Version};
 
-use crate::harness::*;
 use crate::per_version;
+use crate::support::*;
 
 /// Filter/topic pairs from 3.1.1 §4.7 (and 5.0 §4.7) with the expected match.
 const MATCHES: &[(&str, &str, bool)] = &[
@@ -49,10 +49,10 @@ const MATCHES: &[(&str, &str, bool)] = &[
 /// MUST NOT perform any normalization of Topic Names or Topic Filters" (case, spaces, empty
 /// levels).
 async fn wildcards(v: Version) {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, v, "wild-pub").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, v, "wild-pub").await;
     for (i, (f, t, expected)) in MATCHES.iter().enumerate() {
-        let mut s = Client::connected(&broker, v, &format!("wild{i}")).await;
+        let mut s = Client::connected(broker.tcp, v, &format!("wild{i}")).await;
         s.subscribe(f, QoS::AtMostOnce).await;
         c.publish_simple(t, QoS::AtLeastOnce, "m", false).await;
         let got = s.ping().await;
@@ -70,14 +70,14 @@ per_version!(mqtt_4_7_1_2_wildcard_matching, wildcards);
 /// (# or +) with Topic Names beginning with a $ character." A filter naming the `$` level
 /// does match.
 async fn dollar_topics(v: Version) {
-    let broker = Broker::start().await;
-    let mut hash = Client::connected(&broker, v, "d-hash").await;
+    let broker = Broker::target().await;
+    let mut hash = Client::connected(broker.tcp, v, "d-hash").await;
     hash.subscribe("#", QoS::AtMostOnce).await;
-    let mut plus = Client::connected(&broker, v, "d-plus").await;
+    let mut plus = Client::connected(broker.tcp, v, "d-plus").await;
     plus.subscribe("+/x", QoS::AtMostOnce).await;
-    let mut dollar = Client::connected(&broker, v, "d-dollar").await;
+    let mut dollar = Client::connected(broker.tcp, v, "d-dollar").await;
     dollar.subscribe("$test/#", QoS::AtMostOnce).await;
-    let mut c = Client::connected(&broker, v, "d-pub").await;
+    let mut c = Client::connected(broker.tcp, v, "d-pub").await;
     c.publish_simple("$test/x", QoS::AtLeastOnce, "m", false)
         .await;
     assert_eq!(dollar.recv_publish().await.topic.as_str(), "$test/x");
@@ -104,8 +104,8 @@ per_version!(
 /// [MQTT-3.9.3-1] "The order of return codes in the SUBACK Packet MUST match the order of
 /// Topic Filters in the SUBSCRIBE Packet."
 async fn multi_filter(v: Version) {
-    let broker = Broker::start().await;
-    let mut s = Client::connected(&broker, v, "multi").await;
+    let broker = Broker::target().await;
+    let mut s = Client::connected(broker.tcp, v, "multi").await;
     let qs = [QoS::ExactlyOnce, QoS::AtMostOnce, QoS::AtLeastOnce];
     let sub = Subscribe {
         pid: pid(42),
@@ -118,7 +118,7 @@ async fn multi_filter(v: Version) {
     };
     let ack = s.subscribe_packet(sub).await;
     assert_eq!(ack.reasons, qs.map(granted).to_vec(), "[MQTT-3.9.3-1]");
-    let mut c = Client::connected(&broker, v, "multi-pub").await;
+    let mut c = Client::connected(broker.tcp, v, "multi-pub").await;
     for (t, q) in [("m/2", qs[0]), ("m/0", qs[1]), ("m/1", qs[2])] {
         c.publish_simple(t, QoS::ExactlyOnce, "x", false).await;
         let m = s.recv_publish_acked().await;
@@ -136,11 +136,11 @@ per_version!(
 /// messages matching the Topic Filter MUST be re-sent, but the flow of publications MUST NOT
 /// be interrupted."
 async fn resubscribe_replaces(v: Version) {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, v, "re-pub").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, v, "re-pub").await;
     c.publish_simple("re/t", QoS::AtLeastOnce, "kept", true)
         .await;
-    let mut s = Client::connected(&broker, v, "re-sub").await;
+    let mut s = Client::connected(broker.tcp, v, "re-sub").await;
     s.subscribe("re/t", QoS::ExactlyOnce).await;
     assert!(s.recv_publish_acked().await.retain);
     s.subscribe("re/t", QoS::AtMostOnce).await;
@@ -176,11 +176,11 @@ fn unsub_ok(v: Version, ack: &UnsubAck, expected: &[ReasonCode]) {
 /// Topic Subscriptions are deleted, the Server MUST respond with an UNSUBACK"; 5.0: Reason
 /// Codes 0x00 / 0x11 (No subscription existed) per filter.
 async fn unsubscribe(v: Version) {
-    let broker = Broker::start().await;
-    let mut s = Client::connected(&broker, v, "unsub").await;
+    let broker = Broker::target().await;
+    let mut s = Client::connected(broker.tcp, v, "unsub").await;
     s.subscribe("u/a", QoS::AtLeastOnce).await;
     s.subscribe("u/+", QoS::AtLeastOnce).await;
-    let mut c = Client::connected(&broker, v, "unsub-pub").await;
+    let mut c = Client::connected(broker.tcp, v, "unsub-pub").await;
 
     // "u/#" is not character-equal to any subscription: nothing removed.
     let ack = s.unsubscribe(&["u/#"]).await;
@@ -209,10 +209,10 @@ per_version!(mqtt_3_10_4_1_unsubscribe_exact_filter_match, unsubscribe);
 /// 3.1.1 [MQTT-3.10.4-3] "If a Server deletes a Subscription … It MUST complete the delivery
 /// of any QoS 1 or QoS 2 messages which it has started to send to the Client."
 async fn unsubscribe_completes_inflight(v: Version) {
-    let broker = Broker::start().await;
-    let mut s = Client::connected(&broker, v, "unsub-inflight").await;
+    let broker = Broker::target().await;
+    let mut s = Client::connected(broker.tcp, v, "unsub-inflight").await;
     s.subscribe("ui/t", QoS::ExactlyOnce).await;
-    let mut c = Client::connected(&broker, v, "unsub-inflight-pub").await;
+    let mut c = Client::connected(broker.tcp, v, "unsub-inflight-pub").await;
     c.publish_simple("ui/t", QoS::ExactlyOnce, "q2", false)
         .await;
     c.publish_simple("ui/t", QoS::AtLeastOnce, "q1", false)
@@ -234,9 +234,9 @@ per_version!(
 /// 3.1.1, 0x8F Topic Filter invalid or another error in 5.0) or the connection is closed as
 /// a protocol violation ([MQTT-4.8.0-1]); never a grant.
 async fn invalid_filters(v: Version) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     for bad in ["a/#/b", "a#", "a/b+", "+a/b", ""] {
-        let mut s = Client::connected(&broker, v, "badfilter").await;
+        let mut s = Client::connected(broker.tcp, v, "badfilter").await;
         let mut body = 1u16.to_be_bytes().to_vec();
         if v == Version::V5 {
             body.push(0);
@@ -264,9 +264,9 @@ per_version!(mqtt_4_7_1_2_invalid_topic_filters_refused, invalid_filters);
 /// Filter / QoS pair. A SUBSCRIBE packet with no payload is a protocol violation";
 /// [MQTT-3.10.3-2] the same for UNSUBSCRIBE. 5.0: DISCONNECT 0x82 / 0x81 then close.
 async fn empty_subscribe(v: Version) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     for first in [0x82u8, 0xA2] {
-        let mut s = Client::connected(&broker, v, "empty").await;
+        let mut s = Client::connected(broker.tcp, v, "empty").await;
         let mut body = 1u16.to_be_bytes().to_vec();
         if v == Version::V5 {
             body.push(0);
@@ -293,7 +293,7 @@ per_version!(
 /// Network Connection if any of Reserved bits in the payload are non-zero, or QoS is not 0,1
 /// or 2." (5.0 [MQTT-3.8.3-5]: bits 6–7; Retain Handling 3 is a Protocol Error.)
 async fn subscribe_bad_options(v: Version) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let mut bad = vec![0x03u8, 0x40, 0x80];
     if v == Version::V5 {
         bad.push(0x30); // Retain Handling 3
@@ -301,7 +301,7 @@ async fn subscribe_bad_options(v: Version) {
         bad.push(0x04); // bit 2 is reserved in 3.1.1
     }
     for opt in bad {
-        let mut s = Client::connected(&broker, v, "badopts").await;
+        let mut s = Client::connected(broker.tcp, v, "badopts").await;
         let mut body = 1u16.to_be_bytes().to_vec();
         if v == Version::V5 {
             body.push(0);

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use tern_codec::{Packet, QoS, Version};
 use tokio::time::Instant;
 
-use crate::harness::*;
+use crate::support::*;
 
 const V: Version = Version::V3_1_1;
 
@@ -60,9 +60,9 @@ async fn collect(
 /// where Mosquitto's is.
 #[tokio::test]
 async fn tern_sys_topics_use_mosquitto_names() {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, V, "sys-all").await;
-    let mut other = Client::connected(&broker, V, "sys-traffic").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, V, "sys-all").await;
+    let mut other = Client::connected(broker.tcp, V, "sys-traffic").await;
     other
         .publish_simple("sys/t", QoS::AtLeastOnce, "x", true)
         .await;
@@ -101,7 +101,7 @@ async fn tern_sys_topics_use_mosquitto_names() {
         "Mosquitto's uptime format: {uptime:?}"
     );
 
-    let mut late = Client::connected(&broker, V, "sys-late").await;
+    let mut late = Client::connected(broker.tcp, V, "sys-late").await;
     late.subscribe("$SYS/broker/version", QoS::AtMostOnce).await;
     let m = late.recv_publish().await;
     assert!(m.retain, "$SYS topics are retained");
@@ -110,8 +110,8 @@ async fn tern_sys_topics_use_mosquitto_names() {
 /// `clients/connected` follows connections (updated within a few intervals).
 #[tokio::test]
 async fn tern_sys_clients_connected_tracks_connections() {
-    let broker = Broker::start().await;
-    let mut watch = Client::connected(&broker, V, "sys-watch").await;
+    let broker = Broker::target().await;
+    let mut watch = Client::connected(broker.tcp, V, "sys-watch").await;
     watch
         .subscribe("$SYS/broker/clients/connected", QoS::AtMostOnce)
         .await;
@@ -122,7 +122,7 @@ async fn tern_sys_clients_connected_tracks_connections() {
     };
     let mut extra = Vec::new();
     for i in 0..3 {
-        extra.push(Client::connected(&broker, V, &format!("sys-extra{i}")).await);
+        extra.push(Client::connected(broker.tcp, V, &format!("sys-extra{i}")).await);
     }
     let seen = collect(&mut watch, DEADLINE, |s| count(s) == 4).await;
     assert_eq!(count(&seen), 4, "4 clients connected: {seen:?}");
@@ -138,15 +138,15 @@ async fn tern_sys_clients_connected_tracks_connections() {
 /// every interval.
 #[tokio::test]
 async fn mqtt_4_7_2_1_hash_does_not_see_sys_topics() {
-    let broker = Broker::start().await;
-    let mut hash = Client::connected(&broker, V, "sys-hash").await;
+    let broker = Broker::target().await;
+    let mut hash = Client::connected(broker.tcp, V, "sys-hash").await;
     hash.subscribe("#", QoS::AtMostOnce).await;
-    let mut version = Client::connected(&broker, V, "sys-version").await;
+    let mut version = Client::connected(broker.tcp, V, "sys-version").await;
     version
         .subscribe("$SYS/broker/version", QoS::AtMostOnce)
         .await;
     let _retained = version.recv_publish().await;
-    let mut uptime = Client::connected(&broker, V, "sys-uptime").await;
+    let mut uptime = Client::connected(broker.tcp, V, "sys-uptime").await;
     uptime
         .subscribe("$SYS/broker/uptime", QoS::AtMostOnce)
         .await;

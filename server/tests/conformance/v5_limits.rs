@@ -4,8 +4,8 @@
 
 use tern_codec::{Connect, Packet, PubResp, QoS, QosPid, ReasonCode, Version};
 
-use crate::harness::*;
 use crate::per_version;
+use crate::support::*;
 
 const V5: Version = Version::V5;
 
@@ -15,12 +15,12 @@ const V5: Version = Version::V5;
 /// Message." The next message flows normally (and the harness checks every packet's size).
 #[tokio::test]
 async fn mqtt5_3_1_2_24_never_send_more_than_client_maximum_packet_size() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let mut conn = Connect::new(V5, "small");
     conn.properties.maximum_packet_size = Some(64);
-    let mut s = Client::connect_with(&broker, conn, "small").await;
+    let mut s = Client::connect_with(broker.tcp, conn, "small").await;
     s.subscribe("mps/#", QoS::AtLeastOnce).await;
-    let mut c = Client::connected(&broker, V5, "mps-pub").await;
+    let mut c = Client::connected(broker.tcp, V5, "mps-pub").await;
     c.publish_simple("mps/big", QoS::AtLeastOnce, &"x".repeat(200), false)
         .await;
     c.publish_simple("mps/small", QoS::AtLeastOnce, "ok", false)
@@ -39,13 +39,13 @@ async fn mqtt5_3_1_2_24_never_send_more_than_client_maximum_packet_size() {
 /// window of 1 the message behind it is still delivered.
 #[tokio::test]
 async fn mqtt5_3_1_2_25_discarded_oversized_message_frees_the_window() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let mut conn = Connect::new(V5, "small-win");
     conn.properties.maximum_packet_size = Some(64);
     conn.properties.receive_maximum = Some(1);
-    let mut s = Client::connect_with(&broker, conn, "small-win").await;
+    let mut s = Client::connect_with(broker.tcp, conn, "small-win").await;
     s.subscribe("msw/t", QoS::AtLeastOnce).await;
-    let mut c = Client::connected(&broker, V5, "msw-pub").await;
+    let mut c = Client::connected(broker.tcp, V5, "msw-pub").await;
     c.publish_simple("msw/t", QoS::AtLeastOnce, "first", false)
         .await;
     c.publish_simple("msw/t", QoS::AtLeastOnce, &"x".repeat(200), false)
@@ -65,8 +65,8 @@ async fn mqtt5_3_1_2_25_discarded_oversized_message_frees_the_window() {
 /// is a Protocol Error, the Server uses DISCONNECT with Reason Code 0x95 (Packet too large)".
 /// 3.1.1 has no code: the connection is closed. Tern's knob is Mosquitto's `max_packet_size`.
 async fn inbound_too_large(v: Version) {
-    let broker = Broker::with(|c| c.max_packet_size = 256).await;
-    let mut c = Client::connected(&broker, v, "big-pub").await;
+    let broker = Broker::target_with(|c| c.max_packet_size = 256).await;
+    let mut c = Client::connected(broker.tcp, v, "big-pub").await;
     if v == V5 {
         let announced = c
             .connack
@@ -90,8 +90,8 @@ per_version!(
 /// header alone — the server must not wait for (or buffer) a 100 MB body.
 #[tokio::test]
 async fn tern_oversized_packet_refused_from_fixed_header() {
-    let broker = Broker::with(|c| c.max_packet_size = 1024).await;
-    let mut c = Client::connected(&broker, Version::V3_1_1, "header-only").await;
+    let broker = Broker::target_with(|c| c.max_packet_size = 1024).await;
+    let mut c = Client::connected(broker.tcp, Version::V3_1_1, "header-only").await;
     let mut head = vec![0x30];
     head.extend(varint(100_000_000));
     c.send_raw(&head).await;
@@ -104,12 +104,12 @@ async fn tern_oversized_packet_refused_from_fixed_header() {
 /// Code of 128 or greater from the Client"; [MQTT-4.9.0-3] other packets still flow.
 #[tokio::test]
 async fn mqtt5_3_3_4_9_server_respects_client_receive_maximum() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let mut conn = Connect::new(V5, "rm");
     conn.properties.receive_maximum = Some(2);
-    let mut s = Client::connect_with(&broker, conn, "rm").await;
+    let mut s = Client::connect_with(broker.tcp, conn, "rm").await;
     s.subscribe("rm/t", QoS::ExactlyOnce).await;
-    let mut c = Client::connected(&broker, V5, "rm-pub").await;
+    let mut c = Client::connected(broker.tcp, V5, "rm-pub").await;
     for i in 0..5 {
         let q = if i % 2 == 0 {
             QoS::AtLeastOnce
@@ -143,8 +143,8 @@ async fn mqtt5_3_3_4_9_server_respects_client_receive_maximum() {
 /// its Receive Maximum.
 #[tokio::test]
 async fn mqtt5_3_3_4_receive_maximum_exceeded_disconnect_0x93() {
-    let broker = Broker::with(|c| c.max_inflight_messages = 3).await;
-    let mut c = Client::connected(&broker, V5, "flood").await;
+    let broker = Broker::target_with(|c| c.max_inflight_messages = 3).await;
+    let mut c = Client::connected(broker.tcp, V5, "flood").await;
     let rm = c
         .connack
         .as_ref()
@@ -174,10 +174,10 @@ async fn mqtt5_3_3_4_receive_maximum_exceeded_disconnect_0x93() {
 /// the Server MUST NOT return Response Information."
 #[tokio::test]
 async fn mqtt5_3_1_2_29_request_problem_information_0() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let mut conn = Connect::new(V5, "quiet");
     conn.properties.request_problem_information = Some(false);
-    let mut c = Client::connect_with(&broker, conn, "quiet").await;
+    let mut c = Client::connect_with(broker.tcp, conn, "quiet").await;
     let ack = c.connack.clone().expect("connack");
     assert_eq!(ack.properties.response_information, None, "[MQTT-3.1.2-28]");
     let un = c.unsubscribe(&["never/subscribed"]).await;
@@ -200,8 +200,8 @@ async fn mqtt5_3_1_2_29_request_problem_information_0() {
 /// with 0x00 (Success) or 0x10 (No matching subscribers) — never an error code.
 #[tokio::test]
 async fn mqtt5_3_4_2_1_puback_reason_codes() {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, V5, "rc").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, V5, "rc").await;
     for qos in [QoS::AtLeastOnce, QoS::ExactlyOnce] {
         let ack = c
             .publish(publish("nobody/here", qos, b"x"))
@@ -227,8 +227,8 @@ async fn mqtt5_3_4_2_1_puback_reason_codes() {
 /// the Client MUST NOT send an AUTH packet to the Server" → Protocol Error, DISCONNECT 0x82.
 /// In 3.1.1 packet type 15 is reserved ([MQTT-2.2.2-2] family): close.
 async fn auth_without_method(v: Version) {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, v, "auth-rogue").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, v, "auth-rogue").await;
     c.send_raw(&[0xF0, 0x02, 0x18, 0x00]).await; // AUTH, Continue authentication, no props
     let got = c.expect_closed().await;
     if v == V5 {

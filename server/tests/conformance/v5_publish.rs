@@ -7,8 +7,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use tern_codec::{Connect, QoS, ReasonCode, Version};
 
-use crate::harness::*;
 use crate::session::persistent;
+use crate::support::*;
 
 const V5: Version = Version::V5;
 
@@ -22,10 +22,10 @@ const V5: Version = Version::V5;
 /// Also for retained messages delivered later.
 #[tokio::test]
 async fn mqtt5_3_3_2_17_properties_forwarded_unaltered() {
-    let broker = Broker::start().await;
-    let mut s = Client::connected(&broker, V5, "props-sub").await;
+    let broker = Broker::target().await;
+    let mut s = Client::connected(broker.tcp, V5, "props-sub").await;
     s.subscribe("props/t", QoS::AtLeastOnce).await;
-    let mut c = Client::connected(&broker, V5, "props-pub").await;
+    let mut c = Client::connected(broker.tcp, V5, "props-pub").await;
     let mut p = publish("props/t", QoS::AtLeastOnce, "{\"v\":1}".as_bytes());
     p.retain = true;
     p.properties.payload_format_indicator = Some(true);
@@ -41,7 +41,7 @@ async fn mqtt5_3_3_2_17_properties_forwarded_unaltered() {
     let sent = p.properties.clone();
     c.publish(p).await;
     for m in [s.recv_publish_acked().await, {
-        let mut late = Client::connected(&broker, V5, "props-late").await;
+        let mut late = Client::connected(broker.tcp, V5, "props-late").await;
         late.subscribe("props/t", QoS::AtLeastOnce).await;
         late.recv_publish_acked().await
     }] {
@@ -67,11 +67,11 @@ async fn mqtt5_3_3_2_17_properties_forwarded_unaltered() {
 /// Expired retained messages are not delivered either (§3.3.2.3.3).
 #[tokio::test]
 async fn mqtt5_3_3_2_5_expired_messages_not_delivered() {
-    let broker = Broker::start().await;
-    let mut s = Client::connect_with(&broker, persistent(V5, "exp"), "exp").await;
+    let broker = Broker::target().await;
+    let mut s = Client::connect_with(broker.tcp, persistent(V5, "exp"), "exp").await;
     s.subscribe("exp/t", QoS::AtLeastOnce).await;
     s.disconnect().await;
-    let mut c = Client::connected(&broker, V5, "exp-pub").await;
+    let mut c = Client::connected(broker.tcp, V5, "exp-pub").await;
     let mut p = publish("exp/t", QoS::AtLeastOnce, b"short-lived");
     p.properties.message_expiry_interval = Some(1);
     c.publish(p.clone()).await;
@@ -79,8 +79,8 @@ async fn mqtt5_3_3_2_5_expired_messages_not_delivered() {
     p.retain = true;
     c.publish(p).await;
     tokio::time::sleep(Duration::from_millis(2200)).await;
-    let mut s = Client::tcp(&broker, V5, "exp").await;
-    assert!(s.connect(persistent(V5, "exp")).await.session_present);
+    let mut s = Client::tcp(broker.tcp, V5, "exp").await;
+    assert!(s.handshake(persistent(V5, "exp")).await.session_present);
     s.expect_nothing("[MQTT-3.3.2-5] expired queued message")
         .await;
     s.subscribe("exp/retained", QoS::AtLeastOnce).await;
@@ -92,13 +92,13 @@ async fn mqtt5_3_3_2_5_expired_messages_not_delivered() {
 /// been waiting in the Server."
 #[tokio::test]
 async fn mqtt5_3_3_2_6_expiry_interval_decremented() {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, V5, "dec-pub").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, V5, "dec-pub").await;
     let mut p = publish("dec/t", QoS::AtLeastOnce, b"x");
     p.retain = true;
     p.properties.message_expiry_interval = Some(100);
     c.publish(p).await;
-    let mut live = Client::connected(&broker, V5, "dec-live").await;
+    let mut live = Client::connected(broker.tcp, V5, "dec-live").await;
     live.subscribe("dec/t", QoS::AtLeastOnce).await;
     let fresh = live
         .recv_publish_acked()
@@ -107,7 +107,7 @@ async fn mqtt5_3_3_2_6_expiry_interval_decremented() {
         .message_expiry_interval;
     assert!(matches!(fresh, Some(99..=100)), "{fresh:?}");
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let mut late = Client::connected(&broker, V5, "dec-late").await;
+    let mut late = Client::connected(broker.tcp, V5, "dec-late").await;
     late.subscribe("dec/t", QoS::AtLeastOnce).await;
     let later = late
         .recv_publish_acked()
@@ -129,10 +129,10 @@ fn alias(n: u16) -> Option<NonZeroU16> {
 /// ([MQTT-3.3.2-7]: mappings are per connection). Subscribers get the full topic.
 #[tokio::test]
 async fn mqtt5_3_3_2_7_inbound_topic_alias_resolved() {
-    let broker = Broker::start().await;
-    let mut s = Client::connected(&broker, V5, "al-sub").await;
+    let broker = Broker::target().await;
+    let mut s = Client::connected(broker.tcp, V5, "al-sub").await;
     s.subscribe("al/#", QoS::AtLeastOnce).await;
-    let mut c = Client::connected(&broker, V5, "al-pub").await;
+    let mut c = Client::connected(broker.tcp, V5, "al-pub").await;
     let max = c
         .connack
         .as_ref()
@@ -158,7 +158,7 @@ async fn mqtt5_3_3_2_7_inbound_topic_alias_resolved() {
     }
     // A new connection starts without mappings ([MQTT-3.3.2-7]): empty topic + alias 1 is a
     // Protocol Error there.
-    let mut fresh = Client::connected(&broker, V5, "al-fresh").await;
+    let mut fresh = Client::connected(broker.tcp, V5, "al-fresh").await;
     fresh
         .send_raw(&raw_publish(
             0x00,
@@ -179,8 +179,8 @@ async fn mqtt5_3_3_2_7_inbound_topic_alias_resolved() {
 /// The first is answered with DISCONNECT 0x94 (Topic Alias invalid).
 #[tokio::test]
 async fn mqtt5_3_3_2_9_topic_alias_out_of_range_disconnects_0x94() {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, V5, "al-big").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, V5, "al-big").await;
     let max = c
         .connack
         .as_ref()
@@ -198,7 +198,7 @@ async fn mqtt5_3_3_2_9_topic_alias_out_of_range_disconnects_0x94() {
     c.expect_disconnect(ReasonCode::TopicAliasInvalid, "[MQTT-3.3.2-9]")
         .await;
 
-    let mut c = Client::connected(&broker, V5, "al-zero").await;
+    let mut c = Client::connected(broker.tcp, V5, "al-zero").await;
     c.send_raw(&raw_publish(0x00, b"al/x", None, Some(&[0x23, 0, 0]), b"?"))
         .await;
     // The specification names no code for alias 0; 0x94 fits best, 0x82/0x81 are defensible.
@@ -217,14 +217,14 @@ async fn mqtt5_3_3_2_9_topic_alias_out_of_range_disconnects_0x94() {
 /// (issue #3): repeated topics then travel as alias-only PUBLISHes.
 #[tokio::test]
 async fn mqtt5_3_1_2_26_outbound_topic_aliases_within_client_maximum() {
-    let broker = Broker::start().await;
-    let mut none = Client::connected(&broker, V5, "oa-none").await;
+    let broker = Broker::target().await;
+    let mut none = Client::connected(broker.tcp, V5, "oa-none").await;
     none.subscribe("oa/#", QoS::AtMostOnce).await;
     let mut conn = Connect::new(V5, "oa-two");
     conn.properties.topic_alias_maximum = Some(2);
-    let mut two = Client::connect_with(&broker, conn, "oa-two").await;
+    let mut two = Client::connect_with(broker.tcp, conn, "oa-two").await;
     two.subscribe("oa/#", QoS::AtMostOnce).await;
-    let mut c = Client::connected(&broker, V5, "oa-pub").await;
+    let mut c = Client::connected(broker.tcp, V5, "oa-pub").await;
     let topics = [
         "oa/a", "oa/b", "oa/c", "oa/a", "oa/b", "oa/c", "oa/a", "oa/a",
     ];
@@ -255,12 +255,12 @@ async fn mqtt5_3_1_2_26_outbound_topic_aliases_within_client_maximum() {
 /// a message that expires while waiting behind it is deleted, not delivered late.
 #[tokio::test]
 async fn mqtt5_3_3_2_5_expiry_while_queued_behind_receive_maximum() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let mut conn = Connect::new(V5, "exp-win");
     conn.properties.receive_maximum = Some(1);
-    let mut s = Client::connect_with(&broker, conn, "exp-win").await;
+    let mut s = Client::connect_with(broker.tcp, conn, "exp-win").await;
     s.subscribe("expw/t", QoS::AtLeastOnce).await;
-    let mut c = Client::connected(&broker, V5, "expw-pub").await;
+    let mut c = Client::connected(broker.tcp, V5, "expw-pub").await;
     c.publish_simple("expw/t", QoS::AtLeastOnce, "blocker", false)
         .await;
     let mut p = publish("expw/t", QoS::AtLeastOnce, b"expires");
@@ -286,12 +286,12 @@ async fn mqtt5_3_3_2_5_expiry_while_queued_behind_receive_maximum() {
 /// harness panics on an unknown alias.
 #[tokio::test]
 async fn mqtt5_3_3_2_7_resent_messages_do_not_use_old_aliases() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let mut conn = crate::session::persistent(V5, "alias-resend");
     conn.properties.topic_alias_maximum = Some(5);
-    let mut s = Client::connect_with(&broker, conn.clone(), "alias-resend").await;
+    let mut s = Client::connect_with(broker.tcp, conn.clone(), "alias-resend").await;
     s.subscribe("ar/t", QoS::AtLeastOnce).await;
-    let mut c = Client::connected(&broker, V5, "ar-pub").await;
+    let mut c = Client::connected(broker.tcp, V5, "ar-pub").await;
     for i in 0..3 {
         c.publish_simple("ar/t", QoS::AtLeastOnce, &i.to_string(), false)
             .await;
@@ -300,8 +300,8 @@ async fn mqtt5_3_3_2_7_resent_messages_do_not_use_old_aliases() {
         s.recv_publish().await; // not acknowledged
     }
     s.drop_connection();
-    let mut s = Client::tcp(&broker, V5, "alias-resend-again").await;
-    assert!(s.connect(conn).await.session_present);
+    let mut s = Client::tcp(broker.tcp, V5, "alias-resend-again").await;
+    assert!(s.handshake(conn).await.session_present);
     for i in 0..3 {
         let m = s.recv_publish_acked().await;
         assert_eq!(

@@ -8,7 +8,7 @@ use tern_codec::{
     Packet, QoS, ReasonCode, RetainHandling, Subscribe, SubscriptionOptions, Version,
 };
 
-use crate::harness::*;
+use crate::support::*;
 
 const V5: Version = Version::V5;
 
@@ -20,8 +20,8 @@ fn opts(qos: QoS) -> SubscriptionOptions {
 /// to a connection with a ClientID equal to the ClientID of the publishing connection."
 #[tokio::test]
 async fn mqtt5_3_8_3_3_no_local() {
-    let broker = Broker::start().await;
-    let mut me = Client::connected(&broker, V5, "nl").await;
+    let broker = Broker::target().await;
+    let mut me = Client::connected(broker.tcp, V5, "nl").await;
     let ack = me
         .subscribe_opts(
             "nl/t",
@@ -32,7 +32,7 @@ async fn mqtt5_3_8_3_3_no_local() {
         )
         .await;
     assert_eq!(ack.reasons, [ReasonCode::GrantedQoS1]);
-    let mut other = Client::connected(&broker, V5, "nl-other").await;
+    let mut other = Client::connected(broker.tcp, V5, "nl-other").await;
     other.subscribe("nl/t", QoS::AtLeastOnce).await;
     me.publish_simple("nl/t", QoS::AtLeastOnce, "mine", false)
         .await;
@@ -52,8 +52,8 @@ async fn mqtt5_3_8_3_3_no_local() {
 /// flag equal to the RETAIN flag in the received PUBLISH packet."
 #[tokio::test]
 async fn mqtt5_3_3_1_13_retain_as_published() {
-    let broker = Broker::start().await;
-    let mut rap = Client::connected(&broker, V5, "rap1").await;
+    let broker = Broker::target().await;
+    let mut rap = Client::connected(broker.tcp, V5, "rap1").await;
     rap.subscribe_opts(
         "rap/t",
         SubscriptionOptions {
@@ -62,9 +62,9 @@ async fn mqtt5_3_3_1_13_retain_as_published() {
         },
     )
     .await;
-    let mut plain = Client::connected(&broker, V5, "rap0").await;
+    let mut plain = Client::connected(broker.tcp, V5, "rap0").await;
     plain.subscribe("rap/t", QoS::AtLeastOnce).await;
-    let mut c = Client::connected(&broker, V5, "rap-pub").await;
+    let mut c = Client::connected(broker.tcp, V5, "rap-pub").await;
     c.publish_simple("rap/t", QoS::AtLeastOnce, "r", true).await;
     c.publish_simple("rap/t", QoS::AtLeastOnce, "n", false)
         .await;
@@ -83,8 +83,8 @@ async fn mqtt5_3_3_1_13_retain_as_published() {
 /// messages."
 #[tokio::test]
 async fn mqtt5_3_3_1_9_to_11_retain_handling() {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, V5, "rh-pub").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, V5, "rh-pub").await;
     c.publish_simple("rh/t", QoS::AtLeastOnce, "kept", true)
         .await;
     let rh = |h| SubscriptionOptions {
@@ -92,7 +92,7 @@ async fn mqtt5_3_3_1_9_to_11_retain_handling() {
         ..opts(QoS::AtLeastOnce)
     };
 
-    let mut s0 = Client::connected(&broker, V5, "rh0").await;
+    let mut s0 = Client::connected(broker.tcp, V5, "rh0").await;
     for _ in 0..2 {
         s0.subscribe_opts("rh/t", rh(RetainHandling::SendAtSubscribe))
             .await;
@@ -102,7 +102,7 @@ async fn mqtt5_3_3_1_9_to_11_retain_handling() {
         );
     }
 
-    let mut s1 = Client::connected(&broker, V5, "rh1").await;
+    let mut s1 = Client::connected(broker.tcp, V5, "rh1").await;
     s1.subscribe_opts("rh/t", rh(RetainHandling::SendIfNewSubscription))
         .await;
     assert!(
@@ -114,7 +114,7 @@ async fn mqtt5_3_3_1_9_to_11_retain_handling() {
     s1.expect_nothing("[MQTT-3.3.1-10] subscription existed")
         .await;
 
-    let mut s2 = Client::connected(&broker, V5, "rh2").await;
+    let mut s2 = Client::connected(broker.tcp, V5, "rh2").await;
     s2.subscribe_opts("rh/t", rh(RetainHandling::DoNotSend))
         .await;
     s2.expect_nothing("[MQTT-3.3.1-11]").await;
@@ -145,11 +145,11 @@ fn sub_with_id(p: u16, f: &str, id: u32) -> Subscribe {
 /// Identifiers, their order is not significant." Retained deliveries carry it too.
 #[tokio::test]
 async fn mqtt5_3_3_4_3_subscription_identifiers_delivered() {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, V5, "sid-pub").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, V5, "sid-pub").await;
     c.publish_simple("sid/a/b", QoS::AtLeastOnce, "ret", true)
         .await;
-    let mut s = Client::connected(&broker, V5, "sid").await;
+    let mut s = Client::connected(broker.tcp, V5, "sid").await;
     s.subscribe_packet(sub_with_id(1, "sid/+/b", 7)).await;
     let m = s.recv_publish_acked().await;
     assert!(m.retain);
@@ -186,8 +186,8 @@ async fn mqtt5_3_3_4_3_subscription_identifiers_delivered() {
 /// Subscription Identifier." The server treats it as a Protocol Error: DISCONNECT 0x82.
 #[tokio::test]
 async fn mqtt5_3_3_4_6_client_publish_with_subscription_identifier_is_protocol_error() {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, V5, "sid-bad").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, V5, "sid-bad").await;
     // Property 0x0B (Subscription Identifier) = 5.
     c.send_raw(&raw_publish(0x00, b"a/b", None, Some(&[0x0B, 0x05]), b"x"))
         .await;
@@ -200,14 +200,14 @@ async fn mqtt5_3_3_4_6_client_publish_with_subscription_identifier_is_protocol_e
 /// non-shared subscriber of the same filter still gets every message.
 #[tokio::test]
 async fn mqtt5_4_8_2_shared_subscription_round_robin() {
-    let broker = Broker::start().await;
-    let mut a = Client::connected(&broker, V5, "sh-a").await;
-    let mut b = Client::connected(&broker, V5, "sh-b").await;
+    let broker = Broker::target().await;
+    let mut a = Client::connected(broker.tcp, V5, "sh-a").await;
+    let mut b = Client::connected(broker.tcp, V5, "sh-b").await;
     a.subscribe("$share/g/sh/+", QoS::AtLeastOnce).await;
     b.subscribe("$share/g/sh/+", QoS::AtLeastOnce).await;
-    let mut all = Client::connected(&broker, V5, "sh-all").await;
+    let mut all = Client::connected(broker.tcp, V5, "sh-all").await;
     all.subscribe("sh/+", QoS::AtLeastOnce).await;
-    let mut c = Client::connected(&broker, V5, "sh-pub").await;
+    let mut c = Client::connected(broker.tcp, V5, "sh-pub").await;
     for i in 0..6 {
         c.publish_simple("sh/t", QoS::AtLeastOnce, &i.to_string(), false)
             .await;
@@ -243,8 +243,8 @@ async fn mqtt5_4_8_2_shared_subscription_round_robin() {
 /// Subscription" → DISCONNECT 0x82.
 #[tokio::test]
 async fn mqtt5_3_8_3_4_no_local_on_shared_subscription_is_protocol_error() {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, V5, "sh-nl").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, V5, "sh-nl").await;
     // Raw bytes: the codec refuses to encode this. Options 0x04 = No Local, QoS 0.
     let mut body = vec![0x00, 0x01, 0x00];
     body.extend(lp(b"$share/g/t"));
@@ -261,7 +261,7 @@ async fn mqtt5_3_8_3_4_no_local_on_shared_subscription_is_protocol_error() {
 /// 0x8F or another error, or DISCONNECT) — never granted.
 #[tokio::test]
 async fn mqtt5_4_8_2_2_invalid_share_names_refused() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     for bad in [
         "$share//t",
         "$share/g+/t",
@@ -269,7 +269,7 @@ async fn mqtt5_4_8_2_2_invalid_share_names_refused() {
         "$share/g",
         "$share/g/",
     ] {
-        let mut c = Client::connected(&broker, V5, "sh-bad").await;
+        let mut c = Client::connected(broker.tcp, V5, "sh-bad").await;
         let mut body = 1u16.to_be_bytes().to_vec();
         body.push(0);
         body.extend(lp(bad.as_bytes()));
@@ -289,11 +289,11 @@ async fn mqtt5_4_8_2_2_invalid_share_names_refused() {
 /// §4.8.2 / §3.3.1.3: retained messages are not sent when a shared subscription is made.
 #[tokio::test]
 async fn mqtt5_4_8_2_no_retained_messages_for_shared_subscriptions() {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, V5, "shr-pub").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, V5, "shr-pub").await;
     c.publish_simple("shr/t", QoS::AtLeastOnce, "kept", true)
         .await;
-    let mut s = Client::connected(&broker, V5, "shr").await;
+    let mut s = Client::connected(broker.tcp, V5, "shr").await;
     s.subscribe("$share/g/shr/t", QoS::AtLeastOnce).await;
     s.expect_nothing("retained message on a shared subscription")
         .await;
@@ -304,8 +304,8 @@ async fn mqtt5_4_8_2_no_retained_messages_for_shared_subscriptions() {
 /// 0x81 from the codec).
 #[tokio::test]
 async fn mqtt5_3_8_2_1_2_subscription_identifier_0_is_protocol_error() {
-    let broker = Broker::start().await;
-    let mut c = Client::connected(&broker, V5, "sid0").await;
+    let broker = Broker::target().await;
+    let mut c = Client::connected(broker.tcp, V5, "sid0").await;
     let mut body = vec![0x00, 0x01, 0x02, 0x0B, 0x00];
     body.extend(lp(b"a/b"));
     body.push(0x00);
@@ -321,13 +321,13 @@ async fn mqtt5_3_8_2_1_2_subscription_identifier_0_is_protocol_error() {
 /// `$share/g/f` removes the shared subscription only, not a plain subscription to `f`.
 #[tokio::test]
 async fn mqtt5_3_10_4_1_unsubscribe_shared_subscription() {
-    let broker = Broker::start().await;
-    let mut s = Client::connected(&broker, V5, "shu").await;
+    let broker = Broker::target().await;
+    let mut s = Client::connected(broker.tcp, V5, "shu").await;
     s.subscribe("$share/g/shu/t", QoS::AtLeastOnce).await;
     s.subscribe("shu/t", QoS::AtMostOnce).await;
     let ack = s.unsubscribe(&["$share/g/shu/t"]).await;
     assert_eq!(ack.reasons, [ReasonCode::Success]);
-    let mut c = Client::connected(&broker, V5, "shu-pub").await;
+    let mut c = Client::connected(broker.tcp, V5, "shu-pub").await;
     c.publish_simple("shu/t", QoS::AtLeastOnce, "x", false)
         .await;
     let m = s.recv_publish_acked().await;

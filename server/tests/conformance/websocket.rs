@@ -4,37 +4,38 @@ use bytes::Bytes;
 use tern_codec::{Connect, Packet, QoS, Version};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::harness::*;
 use crate::per_version;
+use crate::support::*;
 
 /// [MQTT-6.0.0-3] "The Client MUST include "mqtt" in the list of WebSocket Sub Protocols it
 /// offers"; [MQTT-6.0.0-4] "The WebSocket Subprotocol name selected and returned by the
 /// Server MUST be "mqtt"". Legacy 3.1 clients offer `mqttv3.1` and get it back.
 #[tokio::test]
 async fn mqtt_6_0_0_4_subprotocol_mqtt_selected() {
-    let broker = Broker::start().await;
-    let (_c, proto) = Client::ws(&broker, Version::V5, "ws", "mqtt").await;
+    let broker = Broker::target().await;
+    let (_c, proto) = Client::ws_offering(&broker.ws_url(), Version::V5, "ws", "mqtt").await;
     assert_eq!(proto.as_deref(), Some("mqtt"), "[MQTT-6.0.0-4]");
-    let (_c, proto) = Client::ws(&broker, Version::V3_1_1, "ws2", "mqttv3.1, mqtt").await;
+    let (_c, proto) =
+        Client::ws_offering(&broker.ws_url(), Version::V3_1_1, "ws2", "mqttv3.1, mqtt").await;
     assert_eq!(
         proto.as_deref(),
         Some("mqtt"),
         "[MQTT-6.0.0-4] mqtt preferred"
     );
-    let (_c, proto) = Client::ws(&broker, Version::V3_1, "ws3", "mqttv3.1").await;
+    let (_c, proto) = Client::ws_offering(&broker.ws_url(), Version::V3_1, "ws3", "mqttv3.1").await;
     assert_eq!(proto.as_deref(), Some("mqttv3.1"), "legacy subprotocol");
 }
 
 /// A full round trip across transports: WebSocket ⇄ TCP, QoS 0/1/2 both ways.
 async fn ws_round_trip(v: Version) {
-    let broker = Broker::start().await;
-    let (mut ws, _) = Client::ws(&broker, v, "ws-rt", "mqtt").await;
+    let broker = Broker::target().await;
+    let (mut ws, _) = Client::ws_offering(&broker.ws_url(), v, "ws-rt", "mqtt").await;
     assert_eq!(
-        ws.connect(Connect::new(v, "ws-rt")).await.reason,
+        ws.handshake(Connect::new(v, "ws-rt")).await.reason,
         tern_codec::ReasonCode::Success
     );
     ws.subscribe("x/tcp", QoS::ExactlyOnce).await;
-    let mut tcp = Client::connected(&broker, v, "tcp-rt").await;
+    let mut tcp = Client::connected(broker.tcp, v, "tcp-rt").await;
     tcp.subscribe("x/ws", QoS::ExactlyOnce).await;
     for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
         ws.publish_simple("x/ws", qos, "from ws", false).await;
@@ -50,9 +51,9 @@ per_version!(mqtt_6_0_0_websocket_round_trip_with_tcp, ws_round_trip);
 /// [MQTT-6.0.0-1] "MQTT Control Packets MUST be sent in WebSocket binary data frames. If any
 /// other type of data frame is received the recipient MUST close the Network Connection."
 async fn text_frame(v: Version) {
-    let broker = Broker::start().await;
-    let (mut ws, _) = Client::ws(&broker, v, "ws-text", "mqtt").await;
-    ws.connect(Connect::new(v, "ws-text")).await;
+    let broker = Broker::target().await;
+    let (mut ws, _) = Client::ws_offering(&broker.ws_url(), v, "ws-text", "mqtt").await;
+    ws.handshake(Connect::new(v, "ws-text")).await;
     ws.send_ws(Message::text("\u{10}\u{0c}")).await;
     let got = ws.expect_closed().await;
     assert!(
@@ -66,8 +67,8 @@ per_version!(mqtt_6_0_0_1_text_frame_closes_connection, text_frame);
 /// Packets. The receiver MUST NOT assume that MQTT Control Packets are aligned on WebSocket
 /// frame boundaries." CONNECT one byte per frame; then SUBSCRIBE + PUBLISH + PINGREQ in one.
 async fn split_frames(v: Version) {
-    let broker = Broker::start().await;
-    let (mut ws, _) = Client::ws(&broker, v, "ws-split", "mqtt").await;
+    let broker = Broker::target().await;
+    let (mut ws, _) = Client::ws_offering(&broker.ws_url(), v, "ws-split", "mqtt").await;
     let connect = bytes_of(&Packet::Connect(Box::new(Connect::new(v, "ws-split"))), v);
     for b in connect {
         ws.send_ws(Message::binary(Bytes::copy_from_slice(&[b])))
@@ -107,10 +108,10 @@ per_version!(mqtt_6_0_0_2_packets_not_aligned_on_frames, split_frames);
 /// DISCONNECT Packet").
 #[tokio::test]
 async fn mqtt_3_1_2_8_will_published_on_websocket_close_frame() {
-    let broker = Broker::start().await;
-    let mut watcher = Client::connected(&broker, Version::V3_1_1, "wsc-watch").await;
+    let broker = Broker::target().await;
+    let mut watcher = Client::connected(broker.tcp, Version::V3_1_1, "wsc-watch").await;
     watcher.subscribe("will/wsc", QoS::AtLeastOnce).await;
-    let (mut ws, _) = Client::ws(&broker, Version::V3_1_1, "wsc", "mqtt").await;
+    let (mut ws, _) = Client::ws_offering(&broker.ws_url(), Version::V3_1_1, "wsc", "mqtt").await;
     let conn = connect_with_will(
         Version::V3_1_1,
         "wsc",
@@ -119,7 +120,7 @@ async fn mqtt_3_1_2_8_will_published_on_websocket_close_frame() {
         QoS::AtLeastOnce,
         false,
     );
-    ws.connect(conn).await;
+    ws.handshake(conn).await;
     ws.shutdown_write().await; // sends a WebSocket Close frame
     let _ = ws.expect_closed().await;
     let m = watcher.recv_publish_acked().await;
@@ -129,10 +130,10 @@ async fn mqtt_3_1_2_8_will_published_on_websocket_close_frame() {
 /// Wills work the same over WebSocket ([MQTT-3.1.2-8]): one session implementation.
 #[tokio::test]
 async fn mqtt_3_1_2_8_will_published_when_websocket_drops() {
-    let broker = Broker::start().await;
-    let mut watcher = Client::connected(&broker, Version::V5, "ws-will-watch").await;
+    let broker = Broker::target().await;
+    let mut watcher = Client::connected(broker.tcp, Version::V5, "ws-will-watch").await;
     watcher.subscribe("will/ws", QoS::AtLeastOnce).await;
-    let (mut ws, _) = Client::ws(&broker, Version::V5, "ws-will", "mqtt").await;
+    let (mut ws, _) = Client::ws_offering(&broker.ws_url(), Version::V5, "ws-will", "mqtt").await;
     let conn = connect_with_will(
         Version::V5,
         "ws-will",
@@ -141,7 +142,7 @@ async fn mqtt_3_1_2_8_will_published_when_websocket_drops() {
         QoS::AtLeastOnce,
         false,
     );
-    ws.connect(conn).await;
+    ws.handshake(conn).await;
     ws.drop_connection();
     let m = watcher.recv_publish_acked().await;
     assert_eq!(m.payload, Bytes::from_static(b"ws gone"));
@@ -151,16 +152,16 @@ async fn mqtt_3_1_2_8_will_published_when_websocket_drops() {
 /// over TCP is resumed over WebSocket with its subscription and queued messages
 /// ([MQTT-3.1.2-4], [MQTT-3.1.2-5]).
 async fn session_across_transports(v: Version) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let conn = crate::session::persistent(v, "roamer");
-    let mut tcp = Client::connect_with(&broker, conn.clone(), "roamer-tcp").await;
+    let mut tcp = Client::connect_with(broker.tcp, conn.clone(), "roamer-tcp").await;
     tcp.subscribe("roam/t", QoS::AtLeastOnce).await;
     tcp.disconnect().await;
-    let mut p = Client::connected(&broker, v, "roam-pub").await;
+    let mut p = Client::connected(broker.tcp, v, "roam-pub").await;
     p.publish_simple("roam/t", QoS::AtLeastOnce, "queued", false)
         .await;
-    let (mut ws, _) = Client::ws(&broker, v, "roamer-ws", "mqtt").await;
-    let ack = ws.connect(conn).await;
+    let (mut ws, _) = Client::ws_offering(&broker.ws_url(), v, "roamer-ws", "mqtt").await;
+    let ack = ws.handshake(conn).await;
     assert!(ack.session_present, "[MQTT-3.2.2-2]");
     assert_eq!(
         ws.recv_publish_acked().await.payload,

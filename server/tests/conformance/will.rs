@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tern_codec::{Connect, QoS, ReasonCode, Version};
 
-use crate::harness::*;
 use crate::per_version;
+use crate::support::*;
 
 /// A watcher subscribed (QoS 2) to `will/<id>`, and a connected client with a will on it.
 async fn setup(
@@ -17,11 +17,11 @@ async fn setup(
     adjust: impl FnOnce(&mut Connect),
 ) -> (Client, Client) {
     let will_topic = format!("will/{id}");
-    let mut watcher = Client::connected(broker, v, &format!("{id}-watcher")).await;
+    let mut watcher = Client::connected(broker.tcp, v, &format!("{id}-watcher")).await;
     watcher.subscribe(&will_topic, QoS::ExactlyOnce).await;
     let mut conn = connect_with_will(v, id, &will_topic, "gone", QoS::AtLeastOnce, false);
     adjust(&mut conn);
-    let victim = Client::connect_with(broker, conn, id).await;
+    let victim = Client::connect_with(broker.tcp, conn, id).await;
     (watcher, victim)
 }
 
@@ -46,7 +46,7 @@ async fn expect_will(watcher: &mut Client, id: &str) {
 /// subsequently closed unless the Will Message has been deleted by the Server on receipt of
 /// a DISCONNECT Packet." Case: the client's socket just goes away.
 async fn will_on_drop(v: Version) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let (mut watcher, victim) = setup(&broker, v, "drop", |_| {}).await;
     victim.drop_connection();
     expect_will(&mut watcher, "drop").await;
@@ -55,7 +55,7 @@ per_version!(mqtt_3_1_2_8_will_published_when_socket_drops, will_on_drop);
 
 /// [MQTT-3.1.2-8], situation "the Client fails to communicate within the Keep Alive time".
 async fn will_on_keepalive(v: Version) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let (mut watcher, mut victim) = setup(&broker, v, "silent", |c| c.keep_alive = 1).await;
     expect_will(&mut watcher, "silent").await;
     let _ = victim.expect_closed().await;
@@ -68,7 +68,7 @@ per_version!(
 /// [MQTT-3.1.2-8], situation "the Server closes the Network Connection because of a protocol
 /// error" (here a PUBLISH with QoS 3, [MQTT-3.3.1-4]).
 async fn will_on_protocol_error(v: Version) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let (mut watcher, mut victim) = setup(&broker, v, "rogue", |_| {}).await;
     let props = (v == Version::V5).then_some(&[][..]);
     victim
@@ -85,9 +85,9 @@ per_version!(
 /// [MQTT-3.1.2-8] with [MQTT-3.1.4-2]: a takeover closes the old connection without a
 /// DISCONNECT from that client, so its will is published (v5: Will Delay 0).
 async fn will_on_takeover(v: Version) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let (mut watcher, mut victim) = setup(&broker, v, "taken", |_| {}).await;
-    let _new = Client::connected(&broker, v, "taken").await;
+    let _new = Client::connected(broker.tcp, v, "taken").await;
     let _ = victim.expect_closed().await;
     expect_will(&mut watcher, "taken").await;
 }
@@ -99,7 +99,7 @@ per_version!(mqtt_3_1_2_8_will_published_on_takeover, will_on_takeover);
 /// (Success) the Server MUST discard any Will Message associated with the current Connection
 /// without publishing it."
 async fn no_will_on_disconnect(v: Version) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let (mut watcher, victim) = setup(&broker, v, "polite", |_| {}).await;
     victim.disconnect().await;
     watcher
@@ -114,10 +114,10 @@ per_version!(
 /// 3.1.1 [MQTT-3.1.2-12] "If the Will Flag is set to 0, a Will Message MUST NOT be published
 /// when this Network Connection ends."
 async fn no_will_flag(v: Version) {
-    let broker = Broker::start().await;
-    let mut watcher = Client::connected(&broker, v, "nowill-watcher").await;
+    let broker = Broker::target().await;
+    let mut watcher = Client::connected(broker.tcp, v, "nowill-watcher").await;
     watcher.subscribe("#", QoS::AtMostOnce).await;
-    let victim = Client::connected(&broker, v, "nowill").await;
+    let victim = Client::connected(broker.tcp, v, "nowill").await;
     victim.drop_connection();
     watcher.expect_nothing("[MQTT-3.1.2-12]").await;
 }
@@ -126,15 +126,15 @@ per_version!(mqtt_3_1_2_12_no_will_flag_no_will, no_will_flag);
 /// 3.1.1 [MQTT-3.1.2-17] / 5.0 [MQTT-3.1.2-15] "If the Will Flag is set to 1 and If Will
 /// Retain is set to 1, the Server MUST publish the Will Message as a retained message."
 async fn will_retained(v: Version) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let conn = connect_with_will(v, "ret", "will/ret", "gone", QoS::AtMostOnce, true);
-    let victim = Client::connect_with(&broker, conn, "ret").await;
-    let mut live = Client::connected(&broker, v, "ret-live").await;
+    let victim = Client::connect_with(broker.tcp, conn, "ret").await;
+    let mut live = Client::connected(broker.tcp, v, "ret-live").await;
     live.subscribe("will/ret", QoS::AtMostOnce).await;
     victim.drop_connection();
     let p = live.recv_publish().await;
     assert_eq!(p.payload, Bytes::from_static(b"gone"));
-    let mut late = Client::connected(&broker, v, "ret-late").await;
+    let mut late = Client::connected(broker.tcp, v, "ret-late").await;
     late.subscribe("will/ret", QoS::AtMostOnce).await;
     let p = late.recv_publish().await;
     assert!(p.retain, "[MQTT-3.1.2-17] will stored as retained");
@@ -146,7 +146,7 @@ per_version!(mqtt_3_1_2_17_will_retain_publishes_retained, will_retained);
 /// disconnect but requires that the Server also publishes its Will Message."
 #[tokio::test]
 async fn mqtt5_3_14_2_1_disconnect_0x04_publishes_will() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let (mut watcher, mut victim) = setup(&broker, Version::V5, "w04", |_| {}).await;
     victim
         .send(disconnect(ReasonCode::DisconnectWithWillMessage))
@@ -160,7 +160,7 @@ async fn mqtt5_3_14_2_1_disconnect_0x04_publishes_will() {
 /// data, payload format) travel like those of a PUBLISH ([MQTT-3.3.2-4], -15, -16, -20).
 #[tokio::test]
 async fn mqtt5_3_1_3_10_will_properties_forwarded_in_order() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let (mut watcher, victim) = setup(&broker, Version::V5, "wprops", |c| {
         let w = c.will.as_mut().expect("will");
         w.properties.user_properties = vec![
@@ -212,7 +212,7 @@ fn with_delay(delay: u32, session_expiry: u32) -> impl FnOnce(&mut Connect) {
 /// first." Here the delay (1 s) ends first.
 #[tokio::test]
 async fn mqtt5_3_1_3_2_2_will_delay_interval_delays_the_will() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let (mut watcher, victim) = setup(&broker, Version::V5, "delayed", with_delay(1, 60)).await;
     let start = Instant::now();
     victim.drop_connection();
@@ -228,7 +228,7 @@ async fn mqtt5_3_1_3_2_2_will_delay_interval_delays_the_will() {
 /// so the will is sent when the session ends.
 #[tokio::test]
 async fn mqtt5_3_1_3_2_2_will_sent_when_session_ends_first() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let (mut watcher, victim) = setup(&broker, Version::V5, "expiring", with_delay(60, 1)).await;
     let start = Instant::now();
     victim.drop_connection();
@@ -245,12 +245,12 @@ async fn mqtt5_3_1_3_2_2_will_sent_when_session_ends_first() {
 /// needs the delay (2 s) to pass, hence the one real-time wait.
 #[tokio::test]
 async fn mqtt5_3_1_3_9_reconnect_within_will_delay_cancels_will() {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let (mut watcher, victim) = setup(&broker, Version::V5, "back", with_delay(2, 60)).await;
     victim.drop_connection();
-    let mut again = connect(Version::V5, "back", false, 60);
+    let mut again = connect_packet(Version::V5, "back", false);
     again.properties.session_expiry_interval = Some(60);
-    let mut back = Client::connect_with(&broker, again, "back-again").await;
+    let mut back = Client::connect_with(broker.tcp, again, "back-again").await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     watcher
         .expect_nothing("[MQTT-3.1.3-9] will after reconnect")

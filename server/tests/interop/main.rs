@@ -7,27 +7,23 @@
 //! with `persistence = true` (`mosquitto_persist.rs`); over TLS, mosquitto_pub/sub (`--cafile`) and paho-mqtt (mqtts
 //! and wss) verify a certificate generated at test time (`mosquitto_tls.rs`). A missing peer fails the test with a hint to run `cargo xtask setup`.
 
-#[allow(dead_code)]
-#[path = "../conformance/harness/broker.rs"]
-mod broker;
-#[allow(dead_code)]
-#[path = "../common/certs.rs"]
-mod certs;
 mod mosquitto_auth;
 mod mosquitto_clients;
 mod mosquitto_persist;
 mod mosquitto_tls;
 mod peer;
+#[path = "../support/mod.rs"]
+mod support;
 
 use tokio::process::Command;
 
-use broker::Broker;
 use peer::{node_path, on_path, python, run_ok, script};
+use support::Broker;
 
 /// paho-mqtt (`peers/paho_peer.py`): `transport` is `tcp` or `websockets`, `version` `311`
 /// or `5`; the script asserts everything and exits 0.
 async fn paho(transport: &str, version: &str, scenario: &str) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let port = match transport {
         "tcp" => broker.tcp.port(),
         _ => broker.http.port(),
@@ -42,7 +38,7 @@ async fn paho(transport: &str, version: &str, scenario: &str) {
 
 /// MQTT.js (`peers/mqttjs_peer.mjs`) over WebSocket; `version` is 4 (3.1.1) or 5.
 async fn mqttjs(version: &str, scenario: &str) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let mut c = Command::new(on_path("node"));
     c.env("NODE_PATH", node_path())
         .arg(script("mqttjs_peer.mjs"))

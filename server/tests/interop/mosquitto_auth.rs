@@ -7,8 +7,8 @@ use std::process::Stdio;
 
 use tokio::process::Command;
 
-use crate::broker::Broker;
 use crate::peer::{Peer, SCRIPT, mosquitto, on_path, run_ok};
+use crate::support::Broker;
 
 const ACL: &str = "\
 user admin
@@ -42,7 +42,7 @@ pub async fn password_and_acl(version: &str) {
     run_ok("mosquitto_passwd", c).await;
     let acl = dir.path().join("acl");
     std::fs::write(&acl, ACL).expect("write acl");
-    let broker = Broker::with(|c| {
+    let broker = Broker::target_with(|c| {
         c.password_file = Some(passwd);
         c.acl_file = Some(acl);
     })

@@ -5,8 +5,8 @@
 
 use tokio::process::Command;
 
-use crate::broker::Broker;
 use crate::peer::{Peer, mosquitto, run_ok};
+use crate::support::Broker;
 
 const FORMAT: &str = "MSG|%t|%q|%r|%p";
 
@@ -58,7 +58,7 @@ async fn publish(
 }
 
 pub async fn qos_round_trip(version: &str) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     for qos in 0..=2u8 {
         let topic = format!("interop/mosq-{version}/q{qos}");
         let mut sub = subscriber(&broker, version, &format!("mosq-sub-{qos}"), &[&topic], 2).await;
@@ -74,7 +74,7 @@ pub async fn qos_round_trip(version: &str) {
 }
 
 pub async fn retained(version: &str) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let topic = format!("interop/mosq-{version}/r");
     publish(&broker, version, &topic, 1, Some("kept"), true).await;
     let mut sub = subscriber(&broker, version, "mosq-ret", &[&topic], 1).await;
@@ -99,7 +99,7 @@ pub async fn retained(version: &str) {
 }
 
 pub async fn will(version: &str) {
-    let broker = Broker::start().await;
+    let broker = Broker::target().await;
     let will_topic = format!("interop/mosq-{version}/will");
     let mut watcher = subscriber(&broker, version, "mosq-will-watch", &[&will_topic], 1).await;
     let mut c = base("mosquitto_sub", &broker, version);

@@ -3,26 +3,13 @@
 //! offline, tern is shut down gracefully and started again on the same persistence
 //! directory, and the reconnecting `mosquitto_sub -c` receives what was queued, in order.
 
-use std::path::Path;
-use std::time::Duration;
-
 use tokio::process::Command;
 
-use crate::broker::{Broker, tern_only};
 use crate::peer::{mosquitto, run_ok};
+use crate::support::{Broker, tern_only};
 
 fn base(tool: &str, broker: &Broker, version: &str) -> Command {
     mosquitto(tool, "127.0.0.1", broker.tcp.port(), version)
-}
-
-async fn start_in(dir: &Path) -> Broker {
-    let dir = dir.to_owned();
-    Broker::with(move |c| {
-        c.persistence = true;
-        c.persistence_location = Some(dir);
-        c.sys_interval = Duration::ZERO;
-    })
-    .await
 }
 
 /// `mosquitto_sub -c -i ID -q 1` (with `-x` session expiry in MQTT 5) and extra arguments.
@@ -42,7 +29,7 @@ pub async fn queued_messages_survive_restart(version: &str) {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let id = format!("mosq-durable-{version}");
-    let broker = start_in(dir.path()).await;
+    let broker = Broker::persistent(dir.path()).await;
     // -E: exit as soon as the subscription is acknowledged; the session stays.
     run_ok(
         "mosquitto_sub -c -E",
@@ -55,11 +42,11 @@ pub async fn queued_messages_survive_restart(version: &str) {
         run_ok("mosquitto_pub", c).await;
     }
     broker
-        .shutdown(Duration::from_secs(10))
+        .shutdown()
         .await
         .expect("graceful shutdown saves the state");
 
-    let broker = start_in(dir.path()).await;
+    let broker = Broker::persistent(dir.path()).await;
     let out = run_ok(
         "mosquitto_sub -c after restart",
         durable_sub(

@@ -4,50 +4,27 @@
 //! the host name, as they do by default), and paho-mqtt with `tls_set(ca_certs=...)` over
 //! mqtts and wss.
 
-use std::net::SocketAddr;
-
-use tern_server::{Config, Server};
+use tern_server::Config;
 use tokio::process::Command;
-use tokio::sync::oneshot;
 
-use crate::certs::{self, TestPki};
 use crate::peer::{Peer, mosquitto, python, run_ok, script};
+use crate::support::Broker;
+use crate::support::certs::{self, TestPki};
 
-/// tern with both TLS listeners; stopped when dropped.
-pub struct TlsBroker {
-    pub tls: SocketAddr,
-    pub https: SocketAddr,
-    _stop: oneshot::Sender<()>,
-}
-
-pub async fn start(pki: &TestPki) -> TlsBroker {
-    let any = SocketAddr::from(([127, 0, 0, 1], 0));
-    let config = Config {
-        tcp: any,
-        http: any,
-        tls: Some(any),
-        https: Some(any),
-        certfile: Some(pki.cert.clone()),
-        keyfile: Some(pki.key.clone()),
-        ..Config::default()
-    };
-    let server = Server::bind(config).await.expect("Server::bind with TLS");
-    let (tls, https) = (server.tls_addr().unwrap(), server.https_addr().unwrap());
-    let (stop, rx) = oneshot::channel::<()>();
-    tokio::spawn(server.run(async move {
-        let _ = rx.await;
-    }));
-    TlsBroker {
-        tls,
-        https,
-        _stop: stop,
-    }
+/// tern with both TLS listeners (`$SYS` as shipped: the clients see none of it).
+async fn start(pki: &TestPki) -> Broker {
+    Broker::with_tls(pki, |c| c.sys_interval = Config::default().sys_interval).await
 }
 
 /// `tool -h localhost -p PORT -V version --cafile ca.pem`. `localhost`, not the IP: the
 /// clients check the name against the certificate.
-fn tool(name: &str, broker: &TlsBroker, pki: &TestPki, version: &str) -> Command {
-    let mut c = mosquitto(name, "localhost", broker.tls.port(), version);
+fn tool(name: &str, broker: &Broker, pki: &TestPki, version: &str) -> Command {
+    let mut c = mosquitto(
+        name,
+        "localhost",
+        broker.tls.expect("tls listener").port(),
+        version,
+    );
     c.arg("--cafile").arg(&pki.ca);
     c
 }
@@ -95,8 +72,8 @@ pub async fn paho(transport: &str, version: &str, scenario: &str) {
     let pki = certs::generate();
     let broker = start(&pki).await;
     let port = match transport {
-        "tcp" => broker.tls.port(),
-        _ => broker.https.port(),
+        "tcp" => broker.tls.expect("tls listener").port(),
+        _ => broker.https.expect("https listener").port(),
     };
     let mut c = Command::new(python());
     c.arg(script("paho_peer.py"))

@@ -1,39 +1,31 @@
-//! A test client that speaks MQTT through `tern_codec` over TCP or WebSocket, and can also
-//! write raw bytes / raw WebSocket frames for malformed-input cases.
+//! The one raw MQTT client of the tests: encodes and decodes with `tern_codec` over any
+//! [`super::transport`], and can also write raw bytes / raw WebSocket frames for
+//! malformed-input cases. It answers nothing on its own (PUBACK, PINGRESP, …) unless a test
+//! uses a [`super::flows`] helper, so tests see exactly what the broker sends; every packet
+//! it reads passes the checks of [`super::invariants`].
 //!
-//! Every wait is bounded by [`DEADLINE`]. "Nothing arrives" is proven with a PINGREQ round
-//! trip ([`Client::expect_nothing`]): the server answers packets of one connection in order,
-//! so anything it had queued for us before the PINGRESP is seen first.
-//!
-//! Checks that apply to *every* packet the server sends are made here, once:
-//! the first packet is CONNACK [MQTT-3.2.0-1], no packet exceeds the Maximum Packet Size we
-//! announced [MQTT-3.1.2-24], Topic Aliases stay within the Topic Alias Maximum we announced
-//! [MQTT-3.1.2-26]/[MQTT-3.1.2-27] and an empty topic only comes with a known alias.
+//! Every wait is bounded by [`DEADLINE`]. "Nothing is queued for us" is proven with a PINGREQ
+//! round trip ([`Client::expect_nothing`]): the server answers the packets of one connection
+//! in order, so anything it had queued before the PINGRESP is seen first. Where a PINGREQ
+//! would change what is tested (keep alive, a receive window) [`Client::expect_quiet`]
+//! watches the connection for a while instead.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use futures_util::{SinkExt, StreamExt};
+use bytes::BytesMut;
 use tern_codec::{
     ConnAck, Connect, DecodeConfig, Disconnect, Packet, Pid, Publish, ReasonCode, Version,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::broker::{Broker, DEADLINE};
+use super::DEADLINE;
+use super::invariants::Invariants;
 use super::packets::pid;
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-enum Io {
-    Tcp(TcpStream),
-    Ws(Box<Ws>),
-}
+use super::transport::{Io, Read, selected_subprotocol, tls_stream, ws_request};
 
 /// What the next read produced.
 #[derive(Debug)]
@@ -57,11 +49,8 @@ pub struct Client {
     /// Packets read while waiting for something else; returned first by [`Client::recv`].
     pending: VecDeque<Packet>,
     next_pid: u16,
-    got_first_packet: bool,
-    max_packet_size: Option<u32>,
-    topic_alias_max: u16,
-    aliases: HashMap<u16, tern_codec::TopicName>,
-    /// The CONNACK of [`Client::connect`], for tests that inspect its properties.
+    invariants: Invariants,
+    /// The CONNACK of [`Client::handshake`], for tests that inspect its properties.
     pub connack: Option<ConnAck>,
 }
 
@@ -75,67 +64,100 @@ impl Client {
             name: name.to_string(),
             pending: VecDeque::new(),
             next_pid: 0,
-            got_first_packet: false,
-            max_packet_size: None,
-            topic_alias_max: 0,
-            aliases: HashMap::new(),
+            invariants: Invariants::default(),
             connack: None,
         }
     }
 
-    /// A raw TCP connection; nothing sent yet.
-    pub async fn tcp(broker: &Broker, version: Version, name: &str) -> Client {
-        let s = tokio::time::timeout(DEADLINE, TcpStream::connect(broker.tcp))
+    /// A TCP connection; nothing sent yet.
+    pub async fn tcp(addr: SocketAddr, version: Version, name: &str) -> Client {
+        tokio::time::timeout(DEADLINE, Client::try_tcp(addr, version, name))
             .await
-            .expect("tcp connect timed out")
-            .expect("tcp connect");
-        s.set_nodelay(true).expect("nodelay");
-        Client::new(Io::Tcp(s), version, name)
+            .unwrap_or_else(|_| panic!("{name}: tcp connect to {addr} timed out"))
+            .unwrap_or_else(|e| panic!("{name}: tcp connect to {addr}: {e}"))
     }
 
-    /// A WebSocket connection to `/mqtt` offering `subprotocols`; nothing sent yet.
-    /// Returns the negotiated subprotocol, if any.
-    pub async fn ws(
-        broker: &Broker,
+    /// [`Client::tcp`] for a broker that may be down (a crash test reconnecting).
+    pub async fn try_tcp(
+        addr: SocketAddr,
+        version: Version,
+        name: &str,
+    ) -> std::io::Result<Client> {
+        let s = TcpStream::connect(addr).await?;
+        s.set_nodelay(true)?;
+        Ok(Client::new(Io::Tcp(s), version, name))
+    }
+
+    /// A WebSocket connection to `url` (`ws://…/mqtt`) offering subprotocol `mqtt`, which the
+    /// server must select ([MQTT-6.0.0-3], [MQTT-6.0.0-4]); nothing sent yet.
+    pub async fn ws(url: &str, version: Version, name: &str) -> Client {
+        let (c, proto) = Client::ws_offering(url, version, name, "mqtt").await;
+        assert_eq!(
+            proto.as_deref(),
+            Some("mqtt"),
+            "{name}: [MQTT-6.0.0-3] server must select the mqtt subprotocol"
+        );
+        c
+    }
+
+    /// A WebSocket connection to `url` offering `subprotocols` (comma-separated); nothing
+    /// sent yet. Returns the subprotocol the server selected, if any.
+    pub async fn ws_offering(
+        url: &str,
         version: Version,
         name: &str,
         subprotocols: &str,
     ) -> (Client, Option<String>) {
-        let mut req = broker.ws_url().into_client_request().expect("ws request");
-        req.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            HeaderValue::from_str(subprotocols).expect("header"),
-        );
+        let req = ws_request(url, subprotocols);
         let (ws, resp) = tokio::time::timeout(DEADLINE, tokio_tungstenite::connect_async(req))
             .await
-            .expect("websocket handshake timed out")
-            .expect("websocket handshake");
-        let proto = resp
-            .headers()
-            .get("Sec-WebSocket-Protocol")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+            .unwrap_or_else(|_| panic!("{name}: websocket handshake timed out"))
+            .unwrap_or_else(|e| panic!("{name}: websocket handshake: {e}"));
+        let proto = selected_subprotocol(&resp);
         (Client::new(Io::Ws(Box::new(ws)), version, name), proto)
     }
 
-    /// TCP + CONNECT(`connect`) + CONNACK with Success; panics otherwise.
-    pub async fn connect_with(broker: &Broker, connect: Connect, name: &str) -> Client {
-        let mut c = Client::tcp(broker, connect.version, name).await;
-        let ack = c.connect(connect).await;
-        assert_eq!(ack.reason, ReasonCode::Success, "{name}: CONNACK {ack:?}");
-        c
+    /// A TLS connection verifying the server as `localhost`; panics if the handshake fails.
+    pub async fn tls(
+        addr: SocketAddr,
+        connector: &TlsConnector,
+        version: Version,
+        name: &str,
+    ) -> Client {
+        let s = tls_stream(addr, connector)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: TLS handshake: {e}"));
+        Client::new(Io::Tls(Box::new(s)), version, name)
     }
 
-    /// A connected client with a clean session and the given id.
-    pub async fn connected(broker: &Broker, version: Version, id: &str) -> Client {
-        Client::connect_with(broker, Connect::new(version, id), id).await
+    /// A WebSocket over TLS to `wss://localhost:PORT/mqtt` offering subprotocol `mqtt`, which
+    /// the server must select ([MQTT-6.0.0-3]).
+    pub async fn wss(
+        addr: SocketAddr,
+        connector: &TlsConnector,
+        version: Version,
+        name: &str,
+    ) -> Client {
+        let s = tls_stream(addr, connector)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: TLS handshake: {e}"));
+        let req = ws_request(&format!("wss://localhost:{}/mqtt", addr.port()), "mqtt");
+        let (ws, resp) = tokio_tungstenite::client_async(req, s)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: wss handshake: {e}"));
+        assert_eq!(
+            selected_subprotocol(&resp).as_deref(),
+            Some("mqtt"),
+            "{name}: [MQTT-6.0.0-3] server must select the mqtt subprotocol"
+        );
+        Client::new(Io::Wss(Box::new(ws)), version, name)
     }
 
-    /// Sends CONNECT and returns the CONNACK (any reason code).
-    pub async fn connect(&mut self, connect: Connect) -> ConnAck {
+    /// Sends CONNECT and returns the CONNACK (any reason code). From here on the client
+    /// decodes with `connect`'s version and holds the server to the limits it announces.
+    pub async fn handshake(&mut self, connect: Connect) -> ConnAck {
         self.version = connect.version;
-        self.max_packet_size = connect.properties.maximum_packet_size;
-        self.topic_alias_max = connect.properties.topic_alias_maximum.unwrap_or(0);
+        self.invariants.announce(&connect);
         self.send(Packet::Connect(Box::new(connect))).await;
         match self.recv().await {
             Packet::ConnAck(ack) => {
@@ -151,7 +173,14 @@ impl Client {
         self.eof
     }
 
-    /// Encodes with this client's version and writes it.
+    /// The local address of a TCP or TLS client.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.io
+            .local_addr()
+            .unwrap_or_else(|| panic!("{}: local_addr of a WebSocket client", self.name))
+    }
+
+    /// Encodes with this client's version (CONNECT: its own) and writes it.
     pub async fn send(&mut self, packet: Packet) {
         let mut buf = BytesMut::new();
         let version = match &packet {
@@ -163,32 +192,23 @@ impl Client {
         self.send_raw(&buf).await;
     }
 
-    /// Writes bytes as they are (TCP) or as one binary frame (WebSocket). Write errors are
-    /// ignored: the server may already have closed, which the next read reports.
+    /// Writes bytes as they are (TCP, TLS) or as one binary frame (WebSocket). Write errors
+    /// are ignored: the server may already have closed, which the next read reports.
     pub async fn send_raw(&mut self, bytes: &[u8]) {
-        match &mut self.io {
-            Io::Tcp(s) => {
-                let _ = s.write_all(bytes).await;
-            }
-            Io::Ws(ws) => {
-                let _ = ws
-                    .send(Message::binary(Bytes::copy_from_slice(bytes)))
-                    .await;
-            }
-        }
+        self.io.write(bytes).await;
     }
 
     /// Sends one WebSocket message of any kind (text frames, split packets).
     pub async fn send_ws(&mut self, msg: Message) {
-        match &mut self.io {
-            Io::Ws(ws) => {
-                let _ = ws.send(msg).await;
-            }
-            Io::Tcp(_) => panic!("{}: send_ws on a TCP client", self.name),
+        if !self.io.send_ws(msg).await {
+            panic!(
+                "{}: send_ws on a connection that is not WebSocket",
+                self.name
+            );
         }
     }
 
-    /// Half-closes nothing: drops the socket abruptly (no DISCONNECT), as a crashed client.
+    /// Drops the socket abruptly (no DISCONNECT), as a crashed client.
     pub fn drop_connection(self) {
         drop(self);
     }
@@ -275,6 +295,14 @@ impl Client {
         assert!(got.is_empty(), "{}: {why}: unexpected {got:?}", self.name);
     }
 
+    /// Asserts that no packet arrives for `quiet`, without sending anything. A close is not
+    /// a packet: tests that care check [`Client::closed`] or use [`Client::expect_closed`].
+    pub async fn expect_quiet(&mut self, quiet: Duration) {
+        if let Event::Packet(p) = self.next_event(quiet).await {
+            panic!("{}: unexpected packet {p:?}", self.name);
+        }
+    }
+
     /// Waits for the server to close the connection; returns the packets that came first.
     pub async fn expect_closed(&mut self) -> Vec<Packet> {
         let mut before: Vec<Packet> = self.pending.drain(..).collect();
@@ -322,17 +350,10 @@ impl Client {
         }
     }
 
-    /// Closes our sending direction (TCP FIN) while still reading: the server sees end of
-    /// stream and must close, whatever partial packet it was waiting for.
+    /// Closes our sending direction (TCP FIN, TLS close_notify, WebSocket Close) while still
+    /// reading: the server sees end of stream and must close, whatever it was waiting for.
     pub async fn shutdown_write(&mut self) {
-        match &mut self.io {
-            Io::Tcp(s) => {
-                let _ = s.shutdown().await;
-            }
-            Io::Ws(ws) => {
-                let _ = SinkExt::close(ws).await;
-            }
-        }
+        self.io.shutdown_write().await;
     }
 
     /// A fresh packet identifier for this client.
@@ -372,72 +393,17 @@ impl Client {
             ),
         };
         let size = before - self.rx.len();
-        Some(self.check_incoming(packet, size))
-    }
-
-    /// Invariants on every packet from the server (see module docs).
-    fn check_incoming(&mut self, mut packet: Packet, size: usize) -> Packet {
-        if !self.got_first_packet {
-            self.got_first_packet = true;
-            assert!(
-                matches!(packet, Packet::ConnAck(_)),
-                "{}: [MQTT-3.2.0-1] the first packet from the server must be CONNACK, got {packet:?}",
-                self.name
-            );
-        }
-        if let Some(max) = self.max_packet_size {
-            assert!(
-                size <= max as usize,
-                "{}: [MQTT-3.1.2-24] server sent a {size}-byte packet, our maximum is {max}: {packet:?}",
-                self.name
-            );
-        }
-        if let Packet::Publish(p) = &mut packet {
-            if let Some(alias) = p.properties.topic_alias {
-                let a = alias.get();
-                assert!(
-                    a <= self.topic_alias_max,
-                    "{}: [MQTT-3.1.2-26]/[MQTT-3.1.2-27] topic alias {a} > our maximum {}",
-                    self.name,
-                    self.topic_alias_max
-                );
-                if p.topic.is_empty() {
-                    let known = self.aliases.get(&a).unwrap_or_else(|| {
-                        panic!("{}: [MQTT-3.3.2-?] unknown topic alias {a}", self.name)
-                    });
-                    p.topic = known.clone();
-                } else {
-                    self.aliases.insert(a, p.topic.clone());
-                }
-            } else {
-                assert!(
-                    !p.topic.is_empty(),
-                    "{}: PUBLISH with empty topic and no alias",
-                    self.name
-                );
-            }
-        }
-        packet
+        Some(self.invariants.check(&self.name, packet, size))
     }
 
     async fn read_more(&mut self) {
-        match &mut self.io {
-            Io::Tcp(s) => {
-                let mut chunk = [0u8; 8192];
-                match s.read(&mut chunk).await {
-                    Ok(0) | Err(_) => self.eof = true,
-                    Ok(n) => self.rx.extend_from_slice(&chunk[..n]),
-                }
-            }
-            Io::Ws(ws) => match ws.next().await {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => self.eof = true,
-                Some(Ok(Message::Binary(b))) => self.rx.extend_from_slice(&b),
-                Some(Ok(Message::Text(t))) => panic!(
-                    "{}: [MQTT-6.0.0-1] server sent a text frame: {t:?}",
-                    self.name
-                ),
-                Some(Ok(_)) => {} // ping/pong handled by tungstenite
-            },
+        match self.io.read(&mut self.rx).await {
+            Read::Data => {}
+            Read::Closed => self.eof = true,
+            Read::Text(t) => panic!(
+                "{}: [MQTT-6.0.0-1] server sent a text frame: {t:?}",
+                self.name
+            ),
         }
     }
 }

@@ -1,16 +1,51 @@
-//! Protocol flows built on [`Client`]: SUBSCRIBE/UNSUBSCRIBE with their acknowledgements,
-//! publishing and acknowledging at every QoS, DISCONNECT.
+//! Protocol flows built on [`Client`]: connecting, SUBSCRIBE/UNSUBSCRIBE with their
+//! acknowledgements, publishing and acknowledging at every QoS, DISCONNECT.
+//!
+//! Two styles, both kept because tests need both: the checked flows (`connected`,
+//! `subscribe`, `publish`, `ack`, …) complete an exchange and assert what every broker must
+//! answer, for tests about something else; the unchecked steps (`Client::connect`,
+//! `subscribe_pid`, `send_publish`) send one packet with the packet identifier the test
+//! chose and leave the answer to the test, for tests about the answer itself.
+
+use std::net::SocketAddr;
 
 use bytes::Bytes;
 use tern_codec::{
-    Disconnect, Packet, PubResp, Publish, QoS, QosPid, ReasonCode, SubAck, Subscribe,
-    SubscriptionOptions, TopicFilter, UnsubAck, Unsubscribe,
+    ConnAck, Connect, Disconnect, Packet, Pid, PubResp, Publish, PublishProperties, QoS, QosPid,
+    ReasonCode, SubAck, Subscribe, SubscriptionOptions, TopicFilter, UnsubAck, Unsubscribe,
+    Version,
 };
 
 use super::client::Client;
-use super::packets::{filter, pid, topic};
+use super::packets::{connect_packet, filter, pid, topic};
 
 impl Client {
+    /// TCP + CONNECT (`client_id`, `clean`, keep alive 60) + the CONNACK, whatever its
+    /// reason code (the caller checks it).
+    pub async fn connect(
+        addr: SocketAddr,
+        version: Version,
+        client_id: &str,
+        clean: bool,
+    ) -> (Client, ConnAck) {
+        let mut c = Client::tcp(addr, version, client_id).await;
+        let ack = c.handshake(connect_packet(version, client_id, clean)).await;
+        (c, ack)
+    }
+
+    /// TCP + CONNECT(`connect`) + CONNACK with Success; panics otherwise.
+    pub async fn connect_with(addr: SocketAddr, connect: Connect, name: &str) -> Client {
+        let mut c = Client::tcp(addr, connect.version, name).await;
+        let ack = c.handshake(connect).await;
+        assert_eq!(ack.reason, ReasonCode::Success, "{name}: CONNACK {ack:?}");
+        c
+    }
+
+    /// A connected client with a clean session and the given id.
+    pub async fn connected(addr: SocketAddr, version: Version, id: &str) -> Client {
+        Client::connect_with(addr, Connect::new(version, id), id).await
+    }
+
     /// Next PUBLISH, acknowledged as its QoS requires (PUBACK, or PUBREC/PUBREL/PUBCOMP).
     pub async fn recv_publish_acked(&mut self) -> Publish {
         let p = self.recv_publish().await;
@@ -155,6 +190,58 @@ impl Client {
         }))
         .await;
         let _ = self.expect_closed().await;
+    }
+}
+
+impl Client {
+    /// SUBSCRIBE `f` at `qos` with packet identifier `id`; returns the next packet as it
+    /// came (SUBACK or not, any reason code).
+    pub async fn subscribe_pid(&mut self, id: u16, f: &str, qos: QoS) -> Packet {
+        self.send(Packet::Subscribe(Subscribe {
+            pid: pid(id),
+            filters: vec![(filter(f), SubscriptionOptions::new(qos))],
+            properties: Default::default(),
+        }))
+        .await;
+        self.recv().await
+    }
+
+    /// Sends one PUBLISH with packet identifier `id` (ignored for QoS 0) and nothing else:
+    /// the acknowledgements are the test's to read.
+    pub async fn send_publish(&mut self, t: &str, payload: &[u8], qos: QoS, id: u16, retain: bool) {
+        let qos_pid = QosPid::from_parts(qos, Pid::new(id).filter(|_| qos != QoS::AtMostOnce))
+            .expect("qos/pid");
+        self.send(Packet::Publish(Publish {
+            dup: false,
+            qos_pid,
+            retain,
+            topic: topic(t),
+            payload: Bytes::copy_from_slice(payload),
+            properties: Default::default(),
+        }))
+        .await;
+    }
+
+    /// A QoS 1 PUBLISH with `props` and packet identifier `id`; the next packet must be its
+    /// PUBACK.
+    pub async fn publish_qos1_with(
+        &mut self,
+        t: &str,
+        payload: &'static [u8],
+        id: u16,
+        retain: bool,
+        props: PublishProperties,
+    ) {
+        self.send(Packet::Publish(Publish {
+            dup: false,
+            qos_pid: QosPid::AtLeastOnce(pid(id)),
+            retain,
+            topic: topic(t),
+            payload: Bytes::from_static(payload),
+            properties: props.into(),
+        }))
+        .await;
+        assert!(matches!(self.recv().await, Packet::PubAck(_)));
     }
 }
 

@@ -1,5 +1,6 @@
-//! Short constructors for codec packets, and raw-byte helpers for packets the codec would
-//! refuse to encode (malformed input is half of a conformance suite).
+//! Short constructors for codec packets (panicking on values a test got wrong, so the test
+//! body stays about the broker), and raw-byte helpers for packets the codec would refuse to
+//! encode (malformed input is half of a conformance suite).
 
 use bytes::Bytes;
 use tern_codec::{
@@ -25,11 +26,11 @@ pub fn publish(t: &str, qos: QoS, payload: &[u8]) -> Publish {
     Publish::new(topic(t), qp, Bytes::copy_from_slice(payload))
 }
 
-/// A CONNECT with the given clean flag and keep alive.
-pub fn connect(version: Version, id: &str, clean: bool, keep_alive: u16) -> Connect {
+/// A CONNECT with the given id and clean flag, keep alive 60 s, nothing else; tests set
+/// fields on it (`Connect { keep_alive: 1, ..connect_packet(…) }`, `.properties`, `.will`).
+pub fn connect_packet(version: Version, id: &str, clean: bool) -> Connect {
     let mut c = Connect::new(version, id);
     c.clean_start = clean;
-    c.keep_alive = keep_alive;
     c
 }
 
