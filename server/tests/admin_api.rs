@@ -3,56 +3,22 @@
 //! one), the listings with paging, and the actions reaching the client (v5 DISCONNECT 0x98,
 //! a discarded session, a cleared retained message).
 
-mod common;
+mod support;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use common::*;
 use serde_json::Value;
+use support::*;
 use tern_codec::{Packet, QoS, ReasonCode, Version};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 const V5: Version = Version::V5;
 const V311: Version = Version::V3_1_1;
 
-fn passwd() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/mosquitto_passwd.txt"
-    ))
-}
-
-/// One HTTP/1.1 request; the status code and the body.
-async fn http(addr: SocketAddr, method: &str, path: &str, basic: Option<&str>) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    let auth = basic
-        .map(|b| format!("Authorization: Basic {b}\r\n"))
-        .unwrap_or_default();
-    let req = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}\r\n");
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let status = out[9..12].parse().unwrap();
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    // Chunked bodies: the JSON is the second line.
-    let body = if body.contains("\r\n") {
-        body.lines().nth(1).unwrap_or_default().to_owned()
-    } else {
-        body
-    };
-    (status, body)
-}
-
 async fn get_json(addr: SocketAddr, path: &str, basic: Option<&str>) -> Value {
-    let (status, body) = http(addr, "GET", path, basic).await;
-    assert_eq!(status, 200, "{path}: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
+    let r = http::request(addr, "GET", path, basic).await;
+    assert_eq!(r.status, 200, "{path}: {}", r.body);
+    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{path}: {e}: {}", r.body))
 }
 
 /// Percent-encodes a cursor for a query string.
@@ -78,19 +44,19 @@ fn ids(v: &Value, key: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn listings_page_through_clients_sessions_subscriptions_and_retained() {
-    let srv = start().await;
+    let srv = Broker::start().await;
     let mut clients = Vec::new();
     for i in 0..25 {
         let (mut c, _) =
             Client::connect(srv.tcp, V311, &format!("student-{i:02}"), i % 2 == 0).await;
-        c.subscribe(1, &format!("class/{i}/#"), QoS::AtLeastOnce)
+        c.subscribe_pid(1, &format!("class/{i}/#"), QoS::AtLeastOnce)
             .await;
         clients.push(c);
     }
     // An offline persistent session.
     drop(clients.remove(1));
     let (mut p, _) = Client::connect(srv.tcp, V5, "teacher", true).await;
-    p.publish("class/board", b"hello", QoS::AtLeastOnce, 1, true)
+    p.send_publish("class/board", b"hello", QoS::AtLeastOnce, 1, true)
         .await;
     assert!(matches!(p.recv().await, Packet::PubAck(_)));
 
@@ -159,12 +125,12 @@ async fn listings_page_through_clients_sessions_subscriptions_and_retained() {
 
 #[tokio::test]
 async fn kick_discard_and_clear_reach_the_clients() {
-    let srv = start().await;
+    let srv = Broker::start().await;
     let (mut v5, _) = Client::connect(srv.tcp, V5, "noisy", true).await;
     assert_eq!(
-        http(srv.http, "DELETE", "/api/v1/clients/noisy", None)
+        http::request(srv.http, "DELETE", "/api/v1/clients/noisy", None)
             .await
-            .0,
+            .status,
         204
     );
     let got = v5.expect_closed().await;
@@ -173,27 +139,27 @@ async fn kick_discard_and_clear_reach_the_clients() {
         "[MQTT-3.14] v5 DISCONNECT 0x98, got {got:?}"
     );
     assert_eq!(
-        http(srv.http, "DELETE", "/api/v1/clients/noisy", None)
+        http::request(srv.http, "DELETE", "/api/v1/clients/noisy", None)
             .await
-            .0,
+            .status,
         404
     );
 
     // A persistent session kicked keeps its session; discarded, it is gone.
     let (c, _) = Client::connect(srv.tcp, V311, "keeper", false).await;
     assert_eq!(
-        http(srv.http, "DELETE", "/api/v1/clients/keeper", None)
+        http::request(srv.http, "DELETE", "/api/v1/clients/keeper", None)
             .await
-            .0,
+            .status,
         204
     );
     drop(c);
     let (c, ack) = Client::connect(srv.tcp, V311, "keeper", false).await;
     assert!(ack.session_present);
     assert_eq!(
-        http(srv.http, "DELETE", "/api/v1/sessions/keeper", None)
+        http::request(srv.http, "DELETE", "/api/v1/sessions/keeper", None)
             .await
-            .0,
+            .status,
         204
     );
     let mut c = c;
@@ -202,45 +168,52 @@ async fn kick_discard_and_clear_reach_the_clients() {
     assert!(!ack.session_present, "session discarded");
 
     let (mut p, _) = Client::connect(srv.tcp, V5, "pub", true).await;
-    p.publish("board/today", b"quiz", QoS::AtLeastOnce, 1, true)
+    p.send_publish("board/today", b"quiz", QoS::AtLeastOnce, 1, true)
         .await;
     assert!(matches!(p.recv().await, Packet::PubAck(_)));
     assert_eq!(
-        http(srv.http, "DELETE", "/api/v1/retained/board/today", None)
+        http::request(srv.http, "DELETE", "/api/v1/retained/board/today", None)
             .await
-            .0,
+            .status,
         204
     );
     let (mut s, _) = Client::connect(srv.tcp, V5, "late", true).await;
-    s.subscribe(1, "board/#", QoS::AtLeastOnce).await;
-    s.expect_nothing(Duration::from_millis(300)).await;
+    s.subscribe_pid(1, "board/#", QoS::AtLeastOnce).await;
+    s.expect_quiet(Duration::from_millis(300)).await;
 }
 
 #[tokio::test]
 async fn admin_users_only_with_a_password_file() {
-    let srv = start_with(|c| {
-        c.password_file = Some(passwd());
+    let srv = Broker::with(|c| {
+        c.password_file = Some(passwd_file());
         c.admin_users = vec!["bob".into()];
     })
     .await;
-    assert_eq!(http(srv.http, "GET", "/api/v1/clients", None).await.0, 401);
+    assert_eq!(
+        http::request(srv.http, "GET", "/api/v1/clients", None)
+            .await
+            .status,
+        401
+    );
     // alice:s3cret pass is a valid user but no admin; bob:hunter2 is.
     let alice = "YWxpY2U6czNjcmV0IHBhc3M=";
     let bob = "Ym9iOmh1bnRlcjI=";
     assert_eq!(
-        http(srv.http, "GET", "/api/v1/clients", Some(alice))
+        http::request(srv.http, "GET", "/api/v1/clients", Some(alice))
             .await
-            .0,
+            .status,
         403
     );
     assert_eq!(
-        http(srv.http, "GET", "/api/v1/clients", Some(bob)).await.0,
+        http::request(srv.http, "GET", "/api/v1/clients", Some(bob))
+            .await
+            .status,
         200
     );
     assert_eq!(
-        http(srv.http, "DELETE", "/api/v1/clients/x", Some(alice))
+        http::request(srv.http, "DELETE", "/api/v1/clients/x", Some(alice))
             .await
-            .0,
+            .status,
         403
     );
 }
@@ -252,27 +225,32 @@ async fn open_broker_answers_loopback_only_and_can_be_switched_off() {
     let Some(ip) = non_loopback_ip() else {
         panic!("this test needs a non-loopback IPv4 address (`hostname -I`)");
     };
-    let srv = start_with(|c| c.http = SocketAddr::new([0, 0, 0, 0].into(), 0)).await;
+    let srv = Broker::with(|c| c.http = SocketAddr::new([0, 0, 0, 0].into(), 0)).await;
     let port = srv.http.port();
     assert_eq!(
-        http(
+        http::request(
             SocketAddr::new([127, 0, 0, 1].into(), port),
             "GET",
             "/api/v1/sessions",
             None
         )
         .await
-        .0,
+        .status,
         200
     );
     assert_eq!(
-        http(SocketAddr::new(ip, port), "GET", "/api/v1/sessions", None)
+        http::request(SocketAddr::new(ip, port), "GET", "/api/v1/sessions", None)
             .await
-            .0,
+            .status,
         403
     );
-    let off = start_with(|c| c.admin_api = false).await;
-    assert_eq!(http(off.http, "GET", "/api/v1/sessions", None).await.0, 404);
+    let off = Broker::with(|c| c.admin_api = false).await;
+    assert_eq!(
+        http::request(off.http, "GET", "/api/v1/sessions", None)
+            .await
+            .status,
+        404
+    );
 }
 
 fn non_loopback_ip() -> Option<std::net::IpAddr> {

@@ -4,13 +4,12 @@
 //! `mosquitto_passwd` in `tests/data/` (alice: `s3cret pass` as `$7$`, bob: `hunter2` as
 //! `$6$`).
 
-mod common;
+mod support;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::*;
+use support::*;
 use tern_codec::{LastWill, Packet, PubResp, QoS, ReasonCode, Subscribe, SubscriptionOptions};
 use tern_codec::{Version, WillProperties};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -33,20 +32,13 @@ topic write will/bob
 pattern readwrite devices/%c/#
 ";
 
-fn passwd() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/mosquitto_passwd.txt"
-    ))
-}
-
 /// A broker with the password file, the ACL above and `allow_anonymous` as given.
-async fn secured(allow_anonymous: Option<bool>) -> (TestServer, tempfile::TempDir) {
+async fn secured(allow_anonymous: Option<bool>) -> (Broker, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let acl = dir.path().join("acl");
     std::fs::write(&acl, ACL).unwrap();
-    let srv = start_with(|c| {
-        c.password_file = Some(passwd());
+    let srv = Broker::with(|c| {
+        c.password_file = Some(passwd_file());
         c.acl_file = Some(acl);
         c.allow_anonymous = allow_anonymous;
     })
@@ -55,13 +47,13 @@ async fn secured(allow_anonymous: Option<bool>) -> (TestServer, tempfile::TempDi
 }
 
 async fn login(
-    srv: &TestServer,
+    srv: &Broker,
     v: Version,
     id: &str,
     user: Option<&str>,
     pass: Option<&str>,
 ) -> (Client, tern_codec::ConnAck) {
-    let mut c = Client::tcp(srv.tcp, v).await;
+    let mut c = Client::tcp(srv.tcp, v, id).await;
     let mut p = connect_packet(v, id, true);
     p.username = user.map(Into::into);
     p.password = pass.map(|s| Bytes::copy_from_slice(s.as_bytes()));
@@ -70,7 +62,7 @@ async fn login(
 }
 
 /// The raw CONNACK bytes a 3.1.1 CONNECT gets, and whether the broker then closed.
-async fn raw_v311_connack(srv: &TestServer, user: Option<&str>, pass: Option<&str>) -> Vec<u8> {
+async fn raw_v311_connack(srv: &Broker, user: Option<&str>, pass: Option<&str>) -> Vec<u8> {
     let mut p = connect_packet(Version::V3_1_1, "raw", true);
     p.username = user.map(Into::into);
     p.password = pass.map(|s| Bytes::copy_from_slice(s.as_bytes()));
@@ -156,10 +148,10 @@ async fn allow_anonymous_true_lets_clients_without_user_name_in_but_still_checks
 
 #[tokio::test]
 async fn no_password_file_accepts_anyone_by_default() {
-    let srv = start().await;
+    let srv = Broker::start().await;
     let (_c, ack) = login(&srv, Version::V3_1_1, "x", Some("any"), Some("thing")).await;
     assert_eq!(ack.reason, ReasonCode::Success);
-    let srv = start_with(|c| c.allow_anonymous = Some(false)).await;
+    let srv = Broker::with(|c| c.allow_anonymous = Some(false)).await;
     assert_eq!(
         raw_v311_connack(&srv, None, None).await,
         [0x20, 0x02, 0x00, 0x05]
@@ -170,25 +162,25 @@ async fn no_password_file_accepts_anyone_by_default() {
 async fn denied_publish_v5_gets_0x87_and_is_not_delivered() {
     let (srv, _d) = secured(None).await;
     let (mut admin, _) = login(&srv, Version::V5, "adm", Some("alice"), Some("s3cret pass")).await;
-    admin.subscribe(1, "#", QoS::AtLeastOnce).await;
+    admin.subscribe_pid(1, "#", QoS::AtLeastOnce).await;
     let (mut bob, _) = login(&srv, Version::V5, "bob1", Some("bob"), Some("hunter2")).await;
 
-    bob.publish("private/x", b"no", QoS::AtLeastOnce, 1, false)
+    bob.send_publish("private/x", b"no", QoS::AtLeastOnce, 1, false)
         .await;
     let Packet::PubAck(r) = bob.recv().await else {
         panic!("PUBACK expected")
     };
     assert_eq!(r.reason, ReasonCode::NotAuthorized);
-    bob.publish("public/secret", b"no", QoS::ExactlyOnce, 2, false)
+    bob.send_publish("public/secret", b"no", QoS::ExactlyOnce, 2, false)
         .await;
     let Packet::PubRec(r) = bob.recv().await else {
         panic!("PUBREC expected")
     };
     assert_eq!(r.reason, ReasonCode::NotAuthorized);
-    bob.publish("private/y", b"no", QoS::AtMostOnce, 0, false)
+    bob.send_publish("private/y", b"no", QoS::AtMostOnce, 0, false)
         .await;
 
-    bob.publish("public/ok", b"yes", QoS::AtLeastOnce, 3, false)
+    bob.send_publish("public/ok", b"yes", QoS::AtLeastOnce, 3, false)
         .await;
     let Packet::PubAck(r) = bob.recv().await else {
         panic!("PUBACK expected")
@@ -205,19 +197,19 @@ async fn denied_publish_v5_gets_0x87_and_is_not_delivered() {
 async fn denied_publish_v3_1_1_is_acknowledged_and_dropped_mqtt_3_3_5_2() {
     let (srv, _d) = secured(None).await;
     let (mut admin, _) = login(&srv, Version::V5, "adm", Some("alice"), Some("s3cret pass")).await;
-    admin.subscribe(1, "#", QoS::AtLeastOnce).await;
+    admin.subscribe_pid(1, "#", QoS::AtLeastOnce).await;
     let (mut bob, _) = login(&srv, Version::V3_1_1, "bob1", Some("bob"), Some("hunter2")).await;
 
-    bob.publish("private/x", b"no", QoS::AtLeastOnce, 1, false)
+    bob.send_publish("private/x", b"no", QoS::AtLeastOnce, 1, false)
         .await;
     assert!(matches!(bob.recv().await, Packet::PubAck(r) if r.pid.get() == 1));
-    bob.publish("private/x", b"no", QoS::ExactlyOnce, 2, false)
+    bob.send_publish("private/x", b"no", QoS::ExactlyOnce, 2, false)
         .await;
     assert!(matches!(bob.recv().await, Packet::PubRec(r) if r.pid.get() == 2));
-    bob.send(Packet::PubRel(PubResp::new(pid_(2)))).await;
+    bob.send(Packet::PubRel(PubResp::new(pid(2)))).await;
     assert!(matches!(bob.recv().await, Packet::PubComp(r) if r.pid.get() == 2));
 
-    bob.publish("public/ok", b"yes", QoS::AtMostOnce, 0, false)
+    bob.send_publish("public/ok", b"yes", QoS::AtMostOnce, 0, false)
         .await;
     let Packet::Publish(p) = admin.recv().await else {
         panic!("PUBLISH expected")
@@ -227,10 +219,10 @@ async fn denied_publish_v3_1_1_is_acknowledged_and_dropped_mqtt_3_3_5_2() {
 
 async fn subscribe_two(c: &mut Client, a: &str, b: &str) -> Vec<ReasonCode> {
     c.send(Packet::Subscribe(Subscribe {
-        pid: pid_(9),
+        pid: pid(9),
         filters: vec![
-            (filter_(a), SubscriptionOptions::new(QoS::AtLeastOnce)),
-            (filter_(b), SubscriptionOptions::new(QoS::AtLeastOnce)),
+            (filter(a), SubscriptionOptions::new(QoS::AtLeastOnce)),
+            (filter(b), SubscriptionOptions::new(QoS::AtLeastOnce)),
         ],
         properties: Default::default(),
     }))
@@ -267,20 +259,20 @@ async fn subscriber_to_hash_only_receives_readable_topics_live_and_retained() {
     let (srv, _d) = secured(None).await;
     let (mut admin, _) = login(&srv, Version::V5, "adm", Some("alice"), Some("s3cret pass")).await;
     admin
-        .publish("private/r", b"hidden", QoS::AtLeastOnce, 1, true)
+        .send_publish("private/r", b"hidden", QoS::AtLeastOnce, 1, true)
         .await;
     admin.recv().await;
     admin
-        .publish("public/secret", b"hidden", QoS::AtLeastOnce, 2, true)
+        .send_publish("public/secret", b"hidden", QoS::AtLeastOnce, 2, true)
         .await;
     admin.recv().await;
     admin
-        .publish("public/r", b"shown", QoS::AtLeastOnce, 3, true)
+        .send_publish("public/r", b"shown", QoS::AtLeastOnce, 3, true)
         .await;
     admin.recv().await;
 
     let (mut bob, _) = login(&srv, Version::V5, "bob1", Some("bob"), Some("hunter2")).await;
-    let Packet::SubAck(s) = bob.subscribe(1, "#", QoS::AtMostOnce).await else {
+    let Packet::SubAck(s) = bob.subscribe_pid(1, "#", QoS::AtMostOnce).await else {
         panic!()
     };
     assert_eq!(s.reasons, [ReasonCode::Success]);
@@ -288,23 +280,23 @@ async fn subscriber_to_hash_only_receives_readable_topics_live_and_retained() {
         panic!("retained PUBLISH expected")
     };
     assert_eq!((p.topic.as_str(), p.retain), ("public/r", true));
-    bob.expect_nothing(QUIET).await;
+    bob.expect_quiet(QUIET).await;
 
     for t in ["private/live", "public/secret", "public/live"] {
         admin
-            .publish(t, t.as_bytes(), QoS::AtMostOnce, 0, false)
+            .send_publish(t, t.as_bytes(), QoS::AtMostOnce, 0, false)
             .await;
     }
     let Packet::Publish(p) = bob.recv().await else {
         panic!("PUBLISH expected")
     };
     assert_eq!(p.topic.as_str(), "public/live");
-    bob.expect_nothing(QUIET).await;
+    bob.expect_quiet(QUIET).await;
 }
 
-fn will(topic: &str) -> Option<LastWill> {
+fn will(on: &str) -> Option<LastWill> {
     Some(LastWill {
-        topic: topic_(topic),
+        topic: topic(on),
         payload: Bytes::from_static(b"gone"),
         qos: QoS::AtMostOnce,
         retain: false,
@@ -316,10 +308,10 @@ fn will(topic: &str) -> Option<LastWill> {
 async fn will_needs_write_access_of_the_connecting_client() {
     let (srv, _d) = secured(None).await;
     let (mut admin, _) = login(&srv, Version::V5, "adm", Some("alice"), Some("s3cret pass")).await;
-    admin.subscribe(1, "will/#", QoS::AtMostOnce).await;
+    admin.subscribe_pid(1, "will/#", QoS::AtMostOnce).await;
 
     for v in [Version::V5, Version::V3_1_1] {
-        let mut c = Client::tcp(srv.tcp, v).await;
+        let mut c = Client::tcp(srv.tcp, v, "bw").await;
         let mut p = connect_packet(v, "bw", true);
         p.username = Some("bob".into());
         p.password = Some(Bytes::from_static(b"hunter2"));
@@ -329,7 +321,7 @@ async fn will_needs_write_access_of_the_connecting_client() {
         assert!(c.expect_closed().await.is_empty());
     }
 
-    let mut c = Client::tcp(srv.tcp, Version::V5).await;
+    let mut c = Client::tcp(srv.tcp, Version::V5, "bw").await;
     let mut p = connect_packet(Version::V5, "bw", true);
     p.username = Some("bob".into());
     p.password = Some(Bytes::from_static(b"hunter2"));
@@ -347,7 +339,7 @@ async fn sys_topics_follow_the_acl() {
     let (srv, _d) = secured(None).await;
     let (mut admin, _) = login(&srv, Version::V5, "adm", Some("alice"), Some("s3cret pass")).await;
     let Packet::SubAck(s) = admin
-        .subscribe(1, "$SYS/broker/uptime", QoS::AtMostOnce)
+        .subscribe_pid(1, "$SYS/broker/uptime", QoS::AtMostOnce)
         .await
     else {
         panic!()
@@ -364,9 +356,9 @@ async fn sys_topics_follow_the_acl() {
     let dir = tempfile::tempdir().unwrap();
     let acl = dir.path().join("acl");
     std::fs::write(&acl, "topic readwrite #\n").unwrap();
-    let srv = start_with(|c| c.acl_file = Some(acl)).await;
+    let srv = Broker::with(|c| c.acl_file = Some(acl)).await;
     let (mut anon, _) = login(&srv, Version::V5, "anon", None, None).await;
-    let Packet::SubAck(s) = anon.subscribe(1, "$SYS/#", QoS::AtMostOnce).await else {
+    let Packet::SubAck(s) = anon.subscribe_pid(1, "$SYS/#", QoS::AtMostOnce).await else {
         panic!()
     };
     assert_eq!(s.reasons, [ReasonCode::NotAuthorized]);
@@ -376,13 +368,13 @@ async fn sys_topics_follow_the_acl() {
 async fn pattern_grants_the_client_its_own_subtree() {
     let (srv, _d) = secured(None).await;
     let (mut dev, _) = login(&srv, Version::V5, "dev1", Some("bob"), Some("hunter2")).await;
-    dev.publish("devices/dev1/state", b"on", QoS::AtLeastOnce, 1, false)
+    dev.send_publish("devices/dev1/state", b"on", QoS::AtLeastOnce, 1, false)
         .await;
     let Packet::PubAck(r) = dev.recv().await else {
         panic!()
     };
     assert_ne!(r.reason, ReasonCode::NotAuthorized);
-    dev.publish("devices/dev2/state", b"on", QoS::AtLeastOnce, 2, false)
+    dev.send_publish("devices/dev2/state", b"on", QoS::AtLeastOnce, 2, false)
         .await;
     let Packet::PubAck(r) = dev.recv().await else {
         panic!()

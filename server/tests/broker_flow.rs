@@ -1,11 +1,11 @@
 //! Flow control: fast publishers are paced by consumers that keep up (no drops), while a
 //! consumer that stops reading is dropped from instead of stalling everyone.
 
-mod common;
+mod support;
 
 use std::time::Duration;
 
-use common::*;
+use support::*;
 use tern_codec::{Packet, QoS, Version};
 
 /// Reads `n` PUBLISH packets and returns their payloads' first 4 bytes as counters.
@@ -23,9 +23,9 @@ async fn read_counters(c: &mut Client, n: usize) -> Vec<u32> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publisher_is_paced_by_a_consumer_that_keeps_up_no_qos0_drops() {
     // A queue of 10 would overflow at once if the publisher were not paced.
-    let srv = start_with(|c| c.max_queued_messages = 10).await;
+    let srv = Broker::with(|c| c.max_queued_messages = 10).await;
     let (mut sub, _) = Client::connect(srv.tcp, Version::V3_1_1, "reader", true).await;
-    sub.subscribe(1, "flow/#", QoS::AtMostOnce).await;
+    sub.subscribe_pid(1, "flow/#", QoS::AtMostOnce).await;
     let (mut publ, _) = Client::connect(srv.tcp, Version::V3_1_1, "flood", true).await;
     const N: u32 = 20_000;
     let writer = tokio::spawn(async move {
@@ -35,7 +35,7 @@ async fn publisher_is_paced_by_a_consumer_that_keeps_up_no_qos0_drops() {
                 dup: false,
                 qos_pid: tern_codec::QosPid::AtMostOnce,
                 retain: false,
-                topic: topic_("flow/t"),
+                topic: topic("flow/t"),
                 payload: bytes::Bytes::copy_from_slice(&i.to_be_bytes()),
                 properties: Default::default(),
             });
@@ -55,12 +55,12 @@ async fn publisher_is_paced_by_a_consumer_that_keeps_up_no_qos0_drops() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consumer_that_stops_reading_does_not_stall_others() {
-    let srv = start_with(|c| c.max_queued_messages = 100).await;
+    let srv = Broker::with(|c| c.max_queued_messages = 100).await;
     // Subscribes, then never reads again.
     let (mut stuck, _) = Client::connect(srv.tcp, Version::V3_1_1, "stuck", true).await;
-    stuck.subscribe(1, "big/#", QoS::AtMostOnce).await;
+    stuck.subscribe_pid(1, "big/#", QoS::AtMostOnce).await;
     let (mut fine, _) = Client::connect(srv.tcp, Version::V3_1_1, "fine", true).await;
-    fine.subscribe(1, "big/#", QoS::AtMostOnce).await;
+    fine.subscribe_pid(1, "big/#", QoS::AtMostOnce).await;
     let (mut publ, _) = Client::connect(srv.tcp, Version::V3_1_1, "pub", true).await;
     // 3000 × 4 KiB = 12 MiB: more than socket buffers and our output buffer hold.
     const N: u32 = 3000;
@@ -68,7 +68,7 @@ async fn a_consumer_that_stops_reading_does_not_stall_others() {
         let mut payload = vec![0u8; 4096];
         for i in 0..N {
             payload[..4].copy_from_slice(&i.to_be_bytes());
-            publ.publish("big/t", &payload, QoS::AtMostOnce, 0, false)
+            publ.send_publish("big/t", &payload, QoS::AtMostOnce, 0, false)
                 .await;
         }
         publ

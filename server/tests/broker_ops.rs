@@ -1,37 +1,25 @@
 //! Operations: the `tern` binary's startup lines and signal handling, the config file,
 //! connection limits and the CONNECT deadline.
 
-mod common;
+mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use common::*;
+use support::*;
 use tern_codec::{Packet, ReasonCode, Version};
 use tern_server::Config;
 use tokio::io::AsyncReadExt;
 
-#[test]
-fn binary_prints_startup_lines_and_exits_0_on_sigterm() {
+#[tokio::test]
+async fn binary_prints_startup_lines_and_exits_0_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
-        .args([
-            "--tcp",
-            "127.0.0.1:0",
-            "--http",
-            "127.0.0.1:0",
-            "--web-root",
-        ])
+    let mut cmd = TernProcess::command();
+    cmd.arg("--web-root")
         .arg(dir.path())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mqtt = lines.next().unwrap().unwrap();
-    let http = lines.next().unwrap().unwrap();
+        .env("RUST_LOG", "warn");
+    let tern = TernProcess::spawn(cmd).await;
+    let (mqtt, http) = (&tern.startup[0], &tern.startup[1]);
     let tcp = mqtt
         .strip_prefix("tern: mqtt listening on tcp://")
         .unwrap_or_else(|| panic!("first line: {mqtt}"));
@@ -45,38 +33,23 @@ fn binary_prints_startup_lines_and_exits_0_on_sigterm() {
         .map(|(a, _)| a.to_owned())
         .unwrap_or_else(|| panic!("second line: {http}"));
     assert_eq!(
-        http,
+        *http,
         format!(
             "tern: http listening on http://{addr} (websocket ws://{addr}/mqtt, web ui http://{addr}/)"
         )
     );
     // The listener really is there.
-    std::net::TcpStream::connect(tcp).unwrap();
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(code) = child.try_wait().unwrap() {
-            assert!(code.success(), "exit status {code}");
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no exit after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    tokio::net::TcpStream::connect(tcp).await.unwrap();
+    let code = tern
+        .terminate(Duration::from_secs(10))
+        .await
+        .expect("no exit after SIGTERM");
+    assert!(code.success(), "exit status {code}");
 }
 
 #[test]
 fn binary_help_lists_the_flags() {
-    let out = Command::new(env!("CARGO_BIN_EXE_tern"))
-        .arg("--help")
-        .output()
-        .unwrap();
+    let out = Command::new(TERN_BIN).arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     for flag in [
@@ -115,11 +88,11 @@ fn config_file_uses_mosquitto_names() {
 
 #[tokio::test]
 async fn max_connections_is_enforced_across_transports() {
-    let srv = start_with(|c| c.max_connections = 1).await;
+    let srv = Broker::with(|c| c.max_connections = 1).await;
     let (mut first, ack) = Client::connect(srv.tcp, Version::V3_1_1, "one", true).await;
     assert_eq!(ack.reason, ReasonCode::Success);
     // A second TCP connection is closed without CONNACK.
-    let mut second = Client::tcp(srv.tcp, Version::V3_1_1).await;
+    let mut second = Client::tcp(srv.tcp, Version::V3_1_1, "second").await;
     second
         .send(Packet::Connect(Box::new(connect_packet(
             Version::V3_1_1,
@@ -150,7 +123,7 @@ async fn max_connections_is_enforced_across_transports() {
 
 #[tokio::test]
 async fn connect_deadline_closes_silent_connections() {
-    let srv = start_with(|c| c.connect_timeout = Duration::from_millis(300)).await;
+    let srv = Broker::with(|c| c.connect_timeout = Duration::from_millis(300)).await;
     let mut s = tokio::net::TcpStream::connect(srv.tcp).await.unwrap();
     let started = std::time::Instant::now();
     let mut buf = [0u8; 8];
@@ -164,16 +137,8 @@ async fn connect_deadline_closes_silent_connections() {
 
 #[tokio::test]
 async fn websocket_legacy_subprotocol_mqttv3_1_is_selected() {
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let srv = start().await;
-    let mut req = srv.ws_url().into_client_request().unwrap();
-    req.headers_mut()
-        .insert("Sec-WebSocket-Protocol", "mqttv3.1".parse().unwrap());
-    let (_ws, resp) = tokio_tungstenite::connect_async(req).await.unwrap();
-    assert_eq!(
-        resp.headers()
-            .get("Sec-WebSocket-Protocol")
-            .and_then(|v| v.to_str().ok()),
-        Some("mqttv3.1")
-    );
+    let srv = Broker::start().await;
+    let (_ws, proto) =
+        Client::ws_offering(&srv.ws_url(), Version::V3_1, "legacy", "mqttv3.1").await;
+    assert_eq!(proto.as_deref(), Some("mqttv3.1"));
 }

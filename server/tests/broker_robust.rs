@@ -1,13 +1,13 @@
 //! Robustness: random and mutated input never panics the broker and never affects other
 //! clients ([MQTT-4.8.0-1] / section 4.13: bad input closes only that connection).
 
-mod common;
+mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use common::*;
+use support::*;
 use tern_codec::{
     Packet, Publish, PublishProperties, QoS, QosPid, Subscribe, SubscriptionOptions, Version,
     encode,
@@ -41,18 +41,18 @@ fn valid_packets(v: Version) -> Vec<Vec<u8>> {
         Packet::Connect(Box::new(connect_packet(v, "fuzz", true))),
         Packet::Publish(Publish {
             dup: false,
-            qos_pid: QosPid::ExactlyOnce(pid_(3)),
+            qos_pid: QosPid::ExactlyOnce(pid(3)),
             retain: true,
-            topic: topic_("fz/t"),
+            topic: topic("fz/t"),
             payload: Bytes::from_static(b"payload"),
             properties: props.into(),
         }),
         Packet::Subscribe(Subscribe {
-            pid: pid_(4),
+            pid: pid(4),
             filters: vec![
-                (filter_("fz/#"), SubscriptionOptions::new(QoS::ExactlyOnce)),
+                (filter("fz/#"), SubscriptionOptions::new(QoS::ExactlyOnce)),
                 (
-                    filter_("$share/g/fz/+"),
+                    filter("$share/g/fz/+"),
                     SubscriptionOptions::new(QoS::AtLeastOnce),
                 ),
             ],
@@ -77,10 +77,10 @@ async fn random_and_mutated_input_never_panics_nor_affects_others() {
         PANICS.fetch_add(1, Ordering::SeqCst);
         previous(info);
     }));
-    let srv = start_with(|c| c.connect_timeout = Duration::from_millis(200)).await;
+    let srv = Broker::with(|c| c.connect_timeout = Duration::from_millis(200)).await;
     // A bystander that must keep working throughout.
     let (mut watch, _) = Client::connect(srv.tcp, Version::V5, "bystander", true).await;
-    watch.subscribe(1, "ok/#", QoS::AtLeastOnce).await;
+    watch.subscribe_pid(1, "ok/#", QoS::AtLeastOnce).await;
 
     let mut rng = Rng(0x5eed_1234_abcd_9876);
     for round in 0..300u32 {
@@ -105,7 +105,7 @@ async fn random_and_mutated_input_never_panics_nor_affects_others() {
             }
             bytes.extend_from_slice(&p);
         }
-        let mut c = Client::tcp(srv.tcp, v).await;
+        let mut c = Client::tcp(srv.tcp, v, "c").await;
         c.send_raw(&bytes).await;
         // Some inputs leave the broker waiting for more bytes; that is fine, move on.
         drop(c);
@@ -113,7 +113,7 @@ async fn random_and_mutated_input_never_panics_nor_affects_others() {
 
     // Others are unaffected: the bystander still gets messages.
     let (mut p, _) = Client::connect(srv.tcp, Version::V3_1_1, "after", true).await;
-    p.publish("ok/1", b"still here", QoS::AtLeastOnce, 1, false)
+    p.send_publish("ok/1", b"still here", QoS::AtLeastOnce, 1, false)
         .await;
     assert!(matches!(p.recv().await, Packet::PubAck(_)));
     let got = loop {

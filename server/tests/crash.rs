@@ -9,25 +9,21 @@
 //! The subscribers keep their own QoS 2 state (packet ids awaiting PUBREL) across the
 //! crashes, as a real client keeps its session.
 
-mod common;
+mod support;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use tern_codec::{
-    Connect, DecodeConfig, Packet, Pid, PubResp, Publish, QoS, QosPid, Subscribe,
-    SubscriptionOptions, Version, decode, encode,
+    Connect, Packet, Pid, PubResp, Publish, QoS, QosPid, Subscribe, SubscriptionOptions, Version,
 };
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use common::{connect_packet, filter_, pid_, topic_};
+use support::*;
 
 const V311: Version = Version::V3_1_1;
 
@@ -43,112 +39,45 @@ impl Rng {
     }
 }
 
-/// The broker process and where it listens now.
-struct Tern {
-    child: tokio::process::Child,
+/// Starts the broker on `dir`'s config and publishes where it listens.
+async fn spawn_tern(dir: &Path, addr: &watch::Sender<Option<SocketAddr>>) -> TernProcess {
+    let tern = TernProcess::start(["--config".as_ref(), dir.join("tern.toml").as_os_str()]).await;
+    addr.send_replace(Some(tern.tcp));
+    tern
 }
 
-async fn spawn_tern(dir: &Path, addr: &watch::Sender<Option<SocketAddr>>) -> Tern {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tern"))
-        .args(["--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0", "--config"])
-        .arg(dir.join("tern.toml"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the tern binary");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("start-up line in time")
-        .unwrap()
-        .expect("tern printed its address");
-    let a: SocketAddr = line
-        .strip_prefix("tern: mqtt listening on tcp://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .parse()
-        .unwrap();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    addr.send_replace(Some(a));
-    Tern { child }
+/// Withdraws the address (clients wait for the next one), then SIGKILL.
+async fn kill9(tern: TernProcess, addr: &watch::Sender<Option<SocketAddr>>) {
+    addr.send_replace(None);
+    tern.kill9().await;
 }
 
-impl Tern {
-    async fn kill9(mut self, addr: &watch::Sender<Option<SocketAddr>>) {
-        addr.send_replace(None);
-        let pid = self.child.id().unwrap().to_string();
-        let ok = std::process::Command::new("kill")
-            .args(["-KILL", &pid])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        let _ = self.child.wait().await;
-    }
-}
-
-/// A raw MQTT connection that reports a close instead of panicking.
-struct Conn {
-    s: TcpStream,
-    buf: BytesMut,
-}
-
-impl Conn {
-    async fn open(
-        addr: &mut watch::Receiver<Option<SocketAddr>>,
-        connect: Connect,
-    ) -> (Conn, bool) {
-        loop {
-            let current = *addr.borrow_and_update();
-            let Some(a) = current else {
-                let _ = addr.changed().await;
-                continue;
-            };
-            let Ok(s) = TcpStream::connect(a).await else {
-                let _ = tokio::time::timeout(Duration::from_millis(50), addr.changed()).await;
-                continue;
-            };
-            let mut c = Conn {
-                s,
-                buf: BytesMut::new(),
-            };
-            if c.send(&Packet::Connect(Box::new(connect.clone())))
-                .await
-                .is_err()
-            {
-                continue;
-            }
-            if let Some(Packet::ConnAck(ack)) = c.recv().await {
-                return (c, ack.session_present);
-            }
-        }
-    }
-
-    async fn send(&mut self, p: &Packet) -> std::io::Result<()> {
-        let mut b = BytesMut::new();
-        encode(p, V311, &mut b).expect("encode");
-        self.s.write_all(&b).await
-    }
-
-    /// The next packet, `None` when the connection is gone (or silent for 10 s).
-    async fn recv(&mut self) -> Option<Packet> {
-        let cfg = DecodeConfig {
-            version: V311,
-            max_packet_size: 1 << 20,
+/// Connects (retrying while the broker is down or restarting) and sends `connect`; the
+/// client and the CONNACK's Session Present flag.
+async fn open(addr: &mut watch::Receiver<Option<SocketAddr>>, connect: Connect) -> (Client, bool) {
+    loop {
+        let current = *addr.borrow_and_update();
+        let Some(a) = current else {
+            let _ = addr.changed().await;
+            continue;
         };
-        loop {
-            if let Some(p) = decode(&mut self.buf, &cfg).ok()? {
-                return Some(p);
-            }
-            self.buf.reserve(4096);
-            let n = tokio::time::timeout(Duration::from_secs(10), self.s.read_buf(&mut self.buf))
-                .await
-                .ok()?
-                .ok()?;
-            if n == 0 {
-                return None;
-            }
+        let Ok(mut c) = Client::try_tcp(a, V311, &connect.client_id).await else {
+            let _ = tokio::time::timeout(Duration::from_millis(50), addr.changed()).await;
+            continue;
+        };
+        c.send(Packet::Connect(Box::new(connect.clone()))).await;
+        if let Some(Packet::ConnAck(ack)) = recv(&mut c).await {
+            return (c, ack.session_present);
         }
+    }
+}
+
+/// The next packet, `None` when the connection is gone (or silent for 10 s): a killed
+/// broker is expected here, not a failure.
+async fn recv(c: &mut Client) -> Option<Packet> {
+    match c.next_event(Duration::from_secs(10)).await {
+        Event::Packet(p) => Some(p),
+        Event::Closed | Event::Timeout => None,
     }
 }
 
@@ -178,21 +107,20 @@ async fn subscriber(
 ) {
     let mut awaiting_rel: HashSet<Pid> = HashSet::new();
     loop {
-        let (mut c, present) = Conn::open(&mut addr, connect_packet(V311, class, false)).await;
+        let (mut c, present) = open(&mut addr, connect_packet(V311, class, false)).await;
         if !present {
             let sub = Packet::Subscribe(Subscribe {
-                pid: pid_(1),
+                pid: pid(1),
                 filters: vec![(
-                    filter_(&format!("crash/{class}/#")),
+                    filter(&format!("crash/{class}/#")),
                     SubscriptionOptions::new(qos),
                 )],
                 properties: Default::default(),
             });
-            if c.send(&sub).await.is_err() {
-                continue;
-            }
+            // A failed write shows as a close at the next read.
+            c.send(sub).await;
         }
-        while let Some(p) = c.recv().await {
+        while let Some(p) = recv(&mut c).await {
             let answer = match p {
                 Packet::Publish(m) => match m.qos_pid {
                     QosPid::AtLeastOnce(pid) => {
@@ -230,10 +158,8 @@ async fn subscriber(
                 }
                 _ => None,
             };
-            if let Some(a) = answer
-                && c.send(&a).await.is_err()
-            {
-                break;
+            if let Some(a) = answer {
+                c.send(a).await;
             }
         }
         if *stop.borrow() {
@@ -254,13 +180,13 @@ async fn publisher(
 ) {
     let mut next = first_id;
     while !*stop.borrow() {
-        let (mut c, _) = Conn::open(&mut addr, connect_packet(V311, &name, true)).await;
+        let (mut c, _) = open(&mut addr, connect_packet(V311, &name, true)).await;
         let mut inflight: HashMap<Pid, u64> = HashMap::new();
-        let mut pid = 1u16;
-        'conn: loop {
+        let mut id = 1u16;
+        loop {
             while inflight.len() < 8 && !*stop.borrow() {
-                let p = pid_(pid);
-                pid = pid % 60_000 + 1;
+                let p = pid(id);
+                id = id % 60_000 + 1;
                 let qos_pid = if qos == QoS::AtLeastOnce {
                     QosPid::AtLeastOnce(p)
                 } else {
@@ -270,20 +196,18 @@ async fn publisher(
                     dup: false,
                     qos_pid,
                     retain: false,
-                    topic: topic_(&format!("crash/{class}/{name}")),
+                    topic: topic(&format!("crash/{class}/{name}")),
                     payload: Bytes::from(next.to_string()),
                     properties: Default::default(),
                 });
-                if c.send(&publish).await.is_err() {
-                    break 'conn;
-                }
+                c.send(publish).await;
                 inflight.insert(p, next);
                 next += 1;
             }
             if inflight.is_empty() {
                 return;
             }
-            let Some(p) = c.recv().await else { break };
+            let Some(p) = recv(&mut c).await else { break };
             match p {
                 Packet::PubAck(r) => {
                     if let Some(id) = inflight.remove(&r.pid) {
@@ -296,11 +220,7 @@ async fn publisher(
                             .insert(id);
                     }
                 }
-                Packet::PubRec(r)
-                    if c.send(&Packet::PubRel(PubResp::new(r.pid))).await.is_err() =>
-                {
-                    break;
-                }
+                Packet::PubRec(r) => c.send(Packet::PubRel(PubResp::new(r.pid))).await,
                 Packet::PubComp(r) => {
                     if let Some(id) = inflight.remove(&r.pid) {
                         ledger
@@ -345,17 +265,17 @@ async fn sigkill_loses_nothing_that_was_acknowledged() {
     let mut tern = spawn_tern(dir.path(), &addr_tx).await;
 
     // A retained message and the subscribers' sessions before the first crash.
-    let (mut r, _) = Conn::open(&mut addr_rx.clone(), connect_packet(V311, "retainer", true)).await;
+    let (mut r, _) = open(&mut addr_rx.clone(), connect_packet(V311, "retainer", true)).await;
     let retained = Packet::Publish(Publish {
         dup: false,
-        qos_pid: QosPid::AtLeastOnce(pid_(1)),
+        qos_pid: QosPid::AtLeastOnce(pid(1)),
         retain: true,
-        topic: topic_("crash/retained"),
+        topic: topic("crash/retained"),
         payload: Bytes::from_static(b"0"),
         properties: Default::default(),
     });
-    r.send(&retained).await.unwrap();
-    assert!(matches!(r.recv().await, Some(Packet::PubAck(_))));
+    r.send(retained).await;
+    assert!(matches!(recv(&mut r).await, Some(Packet::PubAck(_))));
     let mut tasks = Vec::new();
     let ready = Arc::new(tokio::sync::Semaphore::new(0));
     for (class, qos) in [("q1", QoS::AtLeastOnce), ("q2", QoS::ExactlyOnce)] {
@@ -423,7 +343,7 @@ async fn sigkill_loses_nothing_that_was_acknowledged() {
             .map(HashSet::len)
             .sum();
         eprintln!("round {round}: kill -9 after {ms} ms ({acked} acknowledged so far)");
-        tern.kill9(&addr_tx).await;
+        kill9(tern, &addr_tx).await;
         tern = spawn_tern(dir.path(), &addr_tx).await;
     }
     stop_tx.send_replace(true);
@@ -484,18 +404,18 @@ async fn sigkill_loses_nothing_that_was_acknowledged() {
     }
 
     // The retained message survived every crash.
-    let (mut c, _) = Conn::open(&mut addr_rx.clone(), connect_packet(V311, "late", true)).await;
+    let (mut c, _) = open(&mut addr_rx.clone(), connect_packet(V311, "late", true)).await;
     let sub = Packet::Subscribe(Subscribe {
-        pid: pid_(1),
+        pid: pid(1),
         filters: vec![(
-            filter_("crash/retained"),
+            filter("crash/retained"),
             SubscriptionOptions::new(QoS::AtLeastOnce),
         )],
         properties: Default::default(),
     });
-    c.send(&sub).await.unwrap();
+    c.send(sub).await;
     let mut retained_seen = false;
-    while let Some(p) = c.recv().await {
+    while let Some(p) = recv(&mut c).await {
         if let Packet::Publish(m) = p {
             retained_seen = m.retain && m.payload == Bytes::from_static(b"0");
             break;
@@ -505,5 +425,5 @@ async fn sigkill_loses_nothing_that_was_acknowledged() {
     for t in tasks {
         t.abort();
     }
-    tern.kill9(&addr_tx).await;
+    kill9(tern, &addr_tx).await;
 }

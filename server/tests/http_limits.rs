@@ -3,12 +3,12 @@
 //! timeouts (slowloris), `max_connections` counting HTTP connections, and TCP keepalive on
 //! accepted sockets.
 
-mod common;
+mod support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::*;
+use support::*;
 use tern_codec::{Packet, QoS, Version};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -29,26 +29,9 @@ async fn ws_status(http: SocketAddr, origin: Option<&str>) -> u16 {
     }
 }
 
-/// Reads until the peer closes; panics if that takes longer than `within`.
-async fn closed_within(s: &mut TcpStream, within: Duration) -> Vec<u8> {
-    let mut got = Vec::new();
-    tokio::time::timeout(within, async {
-        let mut buf = [0u8; 1024];
-        loop {
-            match s.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => got.extend_from_slice(&buf[..n]),
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("connection still open after {within:?}"));
-    got
-}
-
 #[tokio::test]
 async fn websocket_from_another_site_is_refused_with_403() {
-    let srv = start().await;
+    let srv = Broker::start().await;
     let port = srv.http.port();
     assert_eq!(ws_status(srv.http, Some("http://evil.example")).await, 403);
     // DNS rebinding: the attacker's name, resolved to this machine, on our port.
@@ -75,13 +58,13 @@ async fn websocket_from_another_site_is_refused_with_403() {
 
 #[tokio::test]
 async fn allowed_origins_adds_sites_and_star_allows_all() {
-    let srv = start_with(|c| c.allowed_origins = vec!["https://app.example".into()]).await;
+    let srv = Broker::with(|c| c.allowed_origins = vec!["https://app.example".into()]).await;
     assert_eq!(ws_status(srv.http, Some("https://app.example")).await, 101);
     assert_eq!(
         ws_status(srv.http, Some("https://other.example")).await,
         403
     );
-    let srv = start_with(|c| c.allowed_origins = vec!["*".into()]).await;
+    let srv = Broker::with(|c| c.allowed_origins = vec!["*".into()]).await;
     assert_eq!(
         ws_status(srv.http, Some("https://other.example")).await,
         101
@@ -93,7 +76,7 @@ async fn allowed_origins_adds_sites_and_star_allows_all() {
 /// after `http_idle_timeout`.
 #[tokio::test]
 async fn half_requests_and_idle_connections_are_dropped() {
-    let srv = start_with(|c| {
+    let srv = Broker::with(|c| {
         c.connect_timeout = Duration::from_secs(1);
         c.http_idle_timeout = Duration::from_secs(1);
     })
@@ -101,14 +84,14 @@ async fn half_requests_and_idle_connections_are_dropped() {
     let mut half = TcpStream::connect(srv.http).await.unwrap();
     half.write_all(b"GET / HT").await.unwrap();
     let mut silent = TcpStream::connect(srv.http).await.unwrap();
-    closed_within(&mut half, Duration::from_secs(5)).await;
-    closed_within(&mut silent, Duration::from_secs(5)).await;
+    read_until_closed(&mut half, Duration::from_secs(5)).await;
+    read_until_closed(&mut silent, Duration::from_secs(5)).await;
     // A keep-alive connection idles out after its request.
     let mut ka = TcpStream::connect(srv.http).await.unwrap();
     ka.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .unwrap();
-    let got = closed_within(&mut ka, Duration::from_secs(5)).await;
+    let got = read_until_closed(&mut ka, Duration::from_secs(5)).await;
     assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"));
 }
 
@@ -116,26 +99,26 @@ async fn half_requests_and_idle_connections_are_dropped() {
 /// its HTTP connection's slot instead of taking a second.
 #[tokio::test]
 async fn max_connections_counts_http_and_websocket_once() {
-    let srv = start_with(|c| c.max_connections = 2).await;
+    let srv = Broker::with(|c| c.max_connections = 2).await;
     let mut a = TcpStream::connect(srv.http).await.unwrap();
     let _b = TcpStream::connect(srv.http).await.unwrap();
     // Both slots are taken by idle HTTP connections: MQTT and more HTTP are turned away.
     let mut refused = TcpStream::connect(srv.tcp).await.unwrap();
-    closed_within(&mut refused, DEADLINE).await;
+    read_until_closed(&mut refused, DEADLINE).await;
     let mut refused = TcpStream::connect(srv.http).await.unwrap();
-    closed_within(&mut refused, DEADLINE).await;
+    read_until_closed(&mut refused, DEADLINE).await;
     drop(a);
     drop(_b);
     // Freed: a WebSocket session and a TCP session fit in the two slots.
-    let mut ws = Client::ws(&srv.ws_url(), Version::V5).await;
+    let mut ws = Client::ws(&srv.ws_url(), Version::V5, "ws-one").await;
     ws.handshake(connect_packet(Version::V5, "ws-one", true))
         .await;
     let (mut tcp, _) = Client::connect(srv.tcp, Version::V5, "tcp-one", true).await;
     a = TcpStream::connect(srv.http).await.unwrap();
-    closed_within(&mut a, DEADLINE).await;
+    read_until_closed(&mut a, DEADLINE).await;
     // Both sessions work.
-    tcp.subscribe(1, "x", QoS::AtMostOnce).await;
-    ws.publish("x", b"hi", QoS::AtMostOnce, 0, false).await;
+    tcp.subscribe_pid(1, "x", QoS::AtMostOnce).await;
+    ws.send_publish("x", b"hi", QoS::AtMostOnce, 0, false).await;
     assert!(matches!(tcp.recv().await, Packet::Publish(_)));
 }
 
@@ -143,7 +126,7 @@ async fn max_connections_counts_http_and_websocket_once() {
 /// kind 2 in /proc/net/tcp) runs on the broker's side of an idle connection.
 #[tokio::test]
 async fn accepted_sockets_have_tcp_keepalive() {
-    let srv = start().await;
+    let srv = Broker::start().await;
     // An answered CONNECT / request proves the broker accepted (and configured) the socket.
     let (mqtt, _) = Client::connect(srv.tcp, Version::V5, "ka", true).await;
     let mut http = TcpStream::connect(srv.http).await.unwrap();

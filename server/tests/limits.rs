@@ -5,14 +5,12 @@
 //! 3.x QoS 2 ids awaiting PUBREL. Each test ends with a round trip through the same broker:
 //! it is still alive and routing.
 
-mod common;
-mod persist;
+mod support;
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::*;
-use persist::*;
+use support::*;
 use tern_codec::{
     LastWill, Packet, PubResp, Publish, QoS, QosPid, ReasonCode, Subscribe, SubscriptionOptions,
     Unsubscribe, Version,
@@ -22,39 +20,39 @@ const V5: Version = Version::V5;
 const V311: Version = Version::V3_1_1;
 
 /// The broker still routes: a fresh subscriber gets a QoS 1 message from a fresh publisher.
-async fn assert_alive(srv: &TestServer) {
+async fn assert_alive(srv: &Broker) {
     let (mut s, _) = Client::connect(srv.tcp, V5, "alive-sub", true).await;
-    s.subscribe(1, "alive/check", QoS::AtLeastOnce).await;
+    s.subscribe_pid(1, "alive/check", QoS::AtLeastOnce).await;
     let (mut p, _) = Client::connect(srv.tcp, V5, "alive-pub", true).await;
-    p.publish("alive/check", b"yes", QoS::AtLeastOnce, 1, false)
+    p.send_publish("alive/check", b"yes", QoS::AtLeastOnce, 1, false)
         .await;
     assert!(matches!(p.recv().await, Packet::PubAck(_)));
-    let m = recv_publish(&mut s).await;
+    let m = s.recv_publish().await;
     assert_eq!(m.payload, Bytes::from_static(b"yes"));
 }
 
-fn subscribe_packet(pid: u16, filters: &[(&str, QoS)]) -> Packet {
+fn subscribe_packet(id: u16, filters: &[(&str, QoS)]) -> Packet {
     Packet::Subscribe(Subscribe {
-        pid: pid_(pid),
+        pid: pid(id),
         filters: filters
             .iter()
-            .map(|(f, q)| (filter_(f), SubscriptionOptions::new(*q)))
+            .map(|(f, q)| (filter(f), SubscriptionOptions::new(*q)))
             .collect(),
         properties: Default::default(),
     })
 }
 
-fn unsubscribe_packet(pid: u16, filters: &[&str]) -> Unsubscribe {
+fn unsubscribe_packet(id: u16, filters: &[&str]) -> Unsubscribe {
     Unsubscribe {
-        pid: pid_(pid),
-        filters: filters.iter().map(|f| filter_(f)).collect(),
+        pid: pid(id),
+        filters: filters.iter().map(|f| filter(f)).collect(),
         properties: Default::default(),
     }
 }
 
-fn will_on(topic: &str) -> LastWill {
+fn will_on(on: &str) -> LastWill {
     LastWill {
-        topic: topic_(topic),
+        topic: topic(on),
         payload: Bytes::from_static(b"gone"),
         qos: QoS::AtMostOnce,
         retain: false,
@@ -73,7 +71,7 @@ fn suback_reasons(p: Packet) -> Vec<ReasonCode> {
 /// With the default limit the filter is refused; the broker never walks it.
 #[tokio::test]
 async fn deep_filter_is_refused_per_filter_by_default() {
-    let srv = start().await;
+    let srv = Broker::start().await;
     let deep = format!("{}#", "/".repeat(60_000));
     for (version, refused) in [
         (V5, ReasonCode::TopicFilterInvalid),
@@ -106,22 +104,22 @@ async fn deep_filter_is_refused_per_filter_by_default() {
 
 #[tokio::test]
 async fn deep_publish_topic_closes_the_connection() {
-    let srv = start().await;
+    let srv = Broker::start().await;
     let deep = "/".repeat(200) + "x";
     let (mut c, _) = Client::connect(srv.tcp, V5, "deep-pub", true).await;
-    c.publish(&deep, b"x", QoS::AtLeastOnce, 1, true).await;
+    c.send_publish(&deep, b"x", QoS::AtLeastOnce, 1, true).await;
     let got = c.expect_closed().await;
     assert!(
         matches!(got.as_slice(), [Packet::Disconnect(d)] if d.reason == ReasonCode::TopicNameInvalid),
         "v5: DISCONNECT 0x90, got {got:?}"
     );
     let (mut c, _) = Client::connect(srv.tcp, V311, "deep-pub", true).await;
-    c.publish(&deep, b"x", QoS::AtMostOnce, 0, true).await;
+    c.send_publish(&deep, b"x", QoS::AtMostOnce, 0, true).await;
     assert!(c.expect_closed().await.is_empty(), "3.1.1: closed");
     // A will on a deep topic is refused at CONNECT: v5 CONNACK 0x90.
     let mut conn = connect_packet(V5, "deep-will", true);
     conn.will = Some(will_on(&deep));
-    let mut c = Client::tcp(srv.tcp, V5).await;
+    let mut c = Client::tcp(srv.tcp, V5, "deep-will").await;
     assert_eq!(c.handshake(conn).await.reason, ReasonCode::TopicNameInvalid);
     assert_alive(&srv).await;
 }
@@ -130,37 +128,35 @@ async fn deep_publish_topic_closes_the_connection() {
 /// broker down: trie and retained store walk, prune and free them without recursion.
 #[tokio::test]
 async fn sixty_thousand_levels_with_the_limit_off() {
-    let srv = start_with(|c| c.max_topic_levels = 0).await;
+    let srv = Broker::with(|c| c.max_topic_levels = 0).await;
     let deep_filter = format!("{}#", "/".repeat(60_000));
     let deep_topic = "/".repeat(60_000) + "leaf";
     // The report's sequence: subscribe, SUBACK, close the socket (the session ends and its
     // subscription is removed from the trie).
     let (mut c, _) = Client::connect(srv.tcp, V311, "deep", true).await;
     assert_eq!(
-        suback_reasons(c.subscribe(1, &deep_filter, QoS::AtMostOnce).await),
+        suback_reasons(c.subscribe_pid(1, &deep_filter, QoS::AtMostOnce).await),
         vec![ReasonCode::Success]
     );
     drop(c);
     // A retained message 60,000 levels deep, then `#` and the deep filter see it.
     let (mut p, _) = Client::connect(srv.tcp, V5, "deep-pub", true).await;
-    p.publish(&deep_topic, b"bottom", QoS::AtLeastOnce, 1, true)
+    p.send_publish(&deep_topic, b"bottom", QoS::AtLeastOnce, 1, true)
         .await;
     assert!(matches!(p.recv().await, Packet::PubAck(_)));
     for filter in ["#", deep_filter.as_str()] {
         let (mut s, _) = Client::connect(srv.tcp, V5, "deep-reader", true).await;
-        s.subscribe(1, filter, QoS::AtLeastOnce).await;
-        let m = recv_publish(&mut s).await;
+        s.subscribe_pid(1, filter, QoS::AtLeastOnce).await;
+        let m = s.recv_publish().await;
         assert_eq!((m.topic.len(), m.retain), (deep_topic.len(), true));
         // Live too.
-        p.publish(&deep_topic, b"live", QoS::AtMostOnce, 0, false)
+        p.send_publish(&deep_topic, b"live", QoS::AtMostOnce, 0, false)
             .await;
-        assert_eq!(
-            recv_publish(&mut s).await.payload,
-            Bytes::from_static(b"live")
-        );
+        assert_eq!(s.recv_publish().await.payload, Bytes::from_static(b"live"));
     }
     // Clearing the retained message prunes the 60,000-node branch.
-    p.publish(&deep_topic, b"", QoS::AtLeastOnce, 2, true).await;
+    p.send_publish(&deep_topic, b"", QoS::AtLeastOnce, 2, true)
+        .await;
     assert!(matches!(p.recv().await, Packet::PubAck(_)));
     assert_alive(&srv).await;
     srv.shutdown().await.unwrap();
@@ -172,7 +168,7 @@ async fn sixty_thousand_levels_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let start = || {
         let dir = dir.path().to_owned();
-        start_with(move |c| {
+        Broker::with(move |c| {
             c.persistence = true;
             c.persistence_location = Some(dir);
             c.max_topic_levels = 0;
@@ -182,10 +178,10 @@ async fn sixty_thousand_levels_survive_a_restart() {
     let deep_filter = "/".repeat(60_000) + "+";
     let srv = start().await;
     let (mut s, _) = Client::connect(srv.tcp, V311, "deep-durable", false).await;
-    s.subscribe(1, &deep_filter, QoS::AtLeastOnce).await;
+    s.subscribe_pid(1, &deep_filter, QoS::AtLeastOnce).await;
     drop(s);
     let (mut p, _) = Client::connect(srv.tcp, V5, "deep-pub", true).await;
-    p.publish(&deep_topic, b"r", QoS::AtLeastOnce, 1, true)
+    p.send_publish(&deep_topic, b"r", QoS::AtLeastOnce, 1, true)
         .await;
     assert!(matches!(p.recv().await, Packet::PubAck(_)));
     srv.shutdown().await.unwrap();
@@ -194,20 +190,14 @@ async fn sixty_thousand_levels_survive_a_restart() {
     let (mut s, ack) = Client::connect(srv.tcp, V311, "deep-durable", false).await;
     assert!(ack.session_present);
     // Queued while offline (the subscription matched), then the subscription still routes.
-    assert_eq!(recv_publish(&mut s).await.topic.as_str(), deep_topic);
+    assert_eq!(s.recv_publish().await.topic.as_str(), deep_topic);
     let (mut p, _) = Client::connect(srv.tcp, V5, "deep-pub", true).await;
-    p.publish(&deep_topic, b"after", QoS::AtMostOnce, 0, false)
+    p.send_publish(&deep_topic, b"after", QoS::AtMostOnce, 0, false)
         .await;
-    assert_eq!(
-        recv_publish(&mut s).await.payload,
-        Bytes::from_static(b"after")
-    );
+    assert_eq!(s.recv_publish().await.payload, Bytes::from_static(b"after"));
     let (mut r, _) = Client::connect(srv.tcp, V5, "deep-reader", true).await;
-    r.subscribe(1, "#", QoS::AtMostOnce).await;
-    assert!(
-        recv_publish(&mut r).await.retain,
-        "retained message restored"
-    );
+    r.subscribe_pid(1, "#", QoS::AtMostOnce).await;
+    assert!(r.recv_publish().await.retain, "retained message restored");
     srv.shutdown().await.unwrap();
 }
 
@@ -215,7 +205,7 @@ async fn sixty_thousand_levels_survive_a_restart() {
 /// the client trickles it: v5 DISCONNECT 0x95 at once. CONNACK announces the limit.
 #[tokio::test]
 async fn oversized_packet_refused_from_the_fixed_header() {
-    let srv = start().await;
+    let srv = Broker::start().await;
     let (mut c, ack) = Client::connect(srv.tcp, V5, "big", true).await;
     assert_eq!(
         ack.properties.maximum_packet_size,
@@ -247,8 +237,8 @@ async fn oversized_packet_refused_from_the_fixed_header() {
 /// `max_packet_size` allows: a trickled giant CONNECT cannot make the broker buffer it.
 #[tokio::test]
 async fn oversized_connect_is_refused_from_its_fixed_header() {
-    let srv = start_with(|c| c.max_packet_size = 0).await;
-    let mut c = Client::tcp(srv.tcp, V5).await;
+    let srv = Broker::with(|c| c.max_packet_size = 0).await;
+    let mut c = Client::tcp(srv.tcp, V5, "c").await;
     // CONNECT, remaining length 200,000, then the start of a v5 variable header.
     let mut bytes = vec![0x10, 0xC0, 0x9A, 0x0C];
     bytes.extend_from_slice(&[0, 4, b'M', b'Q', b'T', b'T', 5]);
@@ -263,7 +253,7 @@ async fn oversized_connect_is_refused_from_its_fixed_header() {
 
 #[tokio::test]
 async fn subscriptions_per_client_are_capped_with_quota_exceeded() {
-    let srv = start_with(|c| c.max_subscriptions = 2).await;
+    let srv = Broker::with(|c| c.max_subscriptions = 2).await;
     let (mut c, _) = Client::connect(srv.tcp, V5, "many-subs", true).await;
     let q = QoS::AtMostOnce;
     c.send(subscribe_packet(1, &[("a", q), ("b", q), ("c", q)]))
@@ -278,14 +268,14 @@ async fn subscriptions_per_client_are_capped_with_quota_exceeded() {
     );
     // Replacing an existing subscription is not a new one [MQTT-3.8.4-3].
     assert_eq!(
-        suback_reasons(c.subscribe(2, "a", q).await),
+        suback_reasons(c.subscribe_pid(2, "a", q).await),
         vec![ReasonCode::Success]
     );
     c.send(Packet::Unsubscribe(unsubscribe_packet(3, &["b"])))
         .await;
     assert!(matches!(c.recv().await, Packet::UnsubAck(_)));
     assert_eq!(
-        suback_reasons(c.subscribe(4, "c", q).await),
+        suback_reasons(c.subscribe_pid(4, "c", q).await),
         vec![ReasonCode::Success]
     );
     let (mut c3, _) = Client::connect(srv.tcp, V311, "many-subs-3", true).await;
@@ -302,24 +292,25 @@ async fn subscriptions_per_client_are_capped_with_quota_exceeded() {
 /// `max_queued_bytes` (topic + payload) bounds an offline session's queue beside the count.
 #[tokio::test]
 async fn queued_bytes_are_capped_for_offline_sessions() {
-    let srv = start_with(|c| c.max_queued_bytes = 1000).await;
+    let srv = Broker::with(|c| c.max_queued_bytes = 1000).await;
     let (mut s, _) = Client::connect(srv.tcp, V311, "offline", false).await;
-    s.subscribe(1, "q", QoS::AtLeastOnce).await;
+    s.subscribe_pid(1, "q", QoS::AtLeastOnce).await;
     drop(s);
     let (mut p, _) = Client::connect(srv.tcp, V5, "filler", true).await;
     let payload = [7u8; 300];
     for i in 1..=10 {
-        p.publish("q", &payload, QoS::AtLeastOnce, i, false).await;
+        p.send_publish("q", &payload, QoS::AtLeastOnce, i, false)
+            .await;
         assert!(matches!(p.recv().await, Packet::PubAck(_)));
     }
     let (mut s, ack) = Client::connect(srv.tcp, V311, "offline", false).await;
     assert!(ack.session_present);
     // 3 × (1 + 300) bytes fit in 1000, a fourth does not.
     for _ in 0..3 {
-        let m = recv_publish(&mut s).await;
-        puback(&mut s, &m).await;
+        let m = s.recv_publish().await;
+        s.ack(&m).await;
     }
-    s.expect_nothing(Duration::from_millis(300)).await;
+    s.expect_quiet(Duration::from_millis(300)).await;
     assert_alive(&srv).await;
 }
 
@@ -327,16 +318,16 @@ async fn queued_bytes_are_capped_for_offline_sessions() {
 /// for "never" is told the cap in CONNACK (section 3.2.2.3.2).
 #[tokio::test]
 async fn abandoned_sessions_expire_after_persistent_client_expiration() {
-    let srv = start_with(|c| c.persistent_client_expiration = Some(Duration::from_secs(1))).await;
+    let srv = Broker::with(|c| c.persistent_client_expiration = Some(Duration::from_secs(1))).await;
     let mut conn = connect_packet(V5, "forever", false);
     conn.properties.session_expiry_interval = Some(u32::MAX);
-    let mut c = Client::tcp(srv.tcp, V5).await;
+    let mut c = Client::tcp(srv.tcp, V5, "forever").await;
     assert_eq!(
         c.handshake(conn).await.properties.session_expiry_interval,
         Some(1)
     );
     let (mut c, _) = Client::connect(srv.tcp, V311, "abandoned", false).await;
-    c.subscribe(1, "x", QoS::AtLeastOnce).await;
+    c.subscribe_pid(1, "x", QoS::AtLeastOnce).await;
     drop(c);
     // The expiry is a timer of the broker's; wait it out (plus margin), then come back.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -348,25 +339,26 @@ async fn abandoned_sessions_expire_after_persistent_client_expiration() {
 /// A 3.1.1 client may not leave more QoS 2 ids awaiting PUBREL than `max_queued_messages`.
 #[tokio::test]
 async fn incoming_qos2_ids_of_311_clients_are_capped() {
-    let srv = start_with(|c| c.max_queued_messages = 3).await;
+    let srv = Broker::with(|c| c.max_queued_messages = 3).await;
     let (mut c, _) = Client::connect(srv.tcp, V311, "qos2-hoarder", true).await;
     for pid in 1..=3 {
-        c.publish("t", b"x", QoS::ExactlyOnce, pid, false).await;
+        c.send_publish("t", b"x", QoS::ExactlyOnce, pid, false)
+            .await;
         assert!(matches!(c.recv().await, Packet::PubRec(_)));
     }
     // A resent id is not a new one [MQTT-4.3.3-9].
-    c.publish("t", b"x", QoS::ExactlyOnce, 2, false).await;
+    c.send_publish("t", b"x", QoS::ExactlyOnce, 2, false).await;
     assert!(matches!(c.recv().await, Packet::PubRec(_)));
     // Releasing one makes room.
-    c.send(Packet::PubRel(PubResp::new(pid_(1)))).await;
+    c.send(Packet::PubRel(PubResp::new(pid(1)))).await;
     assert!(matches!(c.recv().await, Packet::PubComp(_)));
-    c.publish("t", b"x", QoS::ExactlyOnce, 4, false).await;
+    c.send_publish("t", b"x", QoS::ExactlyOnce, 4, false).await;
     assert!(matches!(c.recv().await, Packet::PubRec(_)));
     c.send(Packet::Publish(Publish {
         dup: false,
-        qos_pid: QosPid::ExactlyOnce(pid_(5)),
+        qos_pid: QosPid::ExactlyOnce(pid(5)),
         retain: false,
-        topic: topic_("t"),
+        topic: topic("t"),
         payload: Bytes::from_static(b"x"),
         properties: Default::default(),
     }))

@@ -2,18 +2,15 @@
 //! the response must parse under a strict line parser, and the counters and gauges must move
 //! by exactly what the MQTT traffic in each test did.
 
-mod common;
 mod exposition;
+mod support;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-use common::*;
 use exposition::{Scrape, parse};
-use tern_codec::{Packet, QoS, Version, encode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use support::*;
+use tern_codec::{Packet, QoS, Version};
 
 /// Every family the endpoint must expose (at least what `$SYS` exposes).
 const FAMILIES: [(&str, &str); 23] = [
@@ -42,50 +39,22 @@ const FAMILIES: [(&str, &str); 23] = [
     ("tern_publish_sent_payload_bytes_total", "counter"),
 ];
 
-/// A minimal HTTP/1.1 GET (`Connection: close`); returns (status, lower-cased head, body).
-async fn get(addr: SocketAddr, path: &str) -> (u16, String, String) {
-    let exchange = async {
-        let mut s = TcpStream::connect(addr).await.expect("connect http");
-        let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        s.write_all(req.as_bytes()).await.expect("write");
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw).await.expect("read");
-        raw
-    };
-    let raw = tokio::time::timeout(DEADLINE, exchange)
-        .await
-        .expect("http timed out");
-    let text = String::from_utf8(raw).expect("utf-8 response");
-    let (head, body) = text.split_once("\r\n\r\n").expect("no end of headers");
-    let head = head.to_ascii_lowercase();
-    assert!(
-        !head.contains("transfer-encoding: chunked"),
-        "this test reads plain bodies only: {head}"
-    );
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line: {head:?}"));
-    (status, head, body.to_string())
-}
-
 /// Scrapes `/metrics`, checks status and content type, and parses the body strictly.
 async fn scrape(addr: SocketAddr) -> Scrape {
-    let (status, head, body) = get(addr, "/metrics").await;
-    assert_eq!(status, 200, "{head}");
+    let r = http::get(addr, "/metrics").await;
+    assert_eq!(r.status, 200, "{}", r.head);
     assert!(
-        head.lines()
+        r.head
+            .lines()
             .any(|l| l == "content-type: text/plain; version=0.0.4; charset=utf-8"),
-        "wrong content type: {head}"
+        "wrong content type: {}",
+        r.head
     );
-    parse(&body).unwrap_or_else(|e| panic!("invalid exposition: {e}\n{body}"))
+    parse(&r.body).unwrap_or_else(|e| panic!("invalid exposition: {e}\n{}", r.body))
 }
 
 fn encoded_len(p: &Packet, version: Version) -> f64 {
-    let mut b = BytesMut::new();
-    encode(p, version, &mut b).expect("encode");
-    b.len() as f64
+    bytes_of(p, version).len() as f64
 }
 
 /// Sends `p` and returns its encoded length (what the broker counts in bytes received).
@@ -101,7 +70,7 @@ async fn send(c: &mut Client, p: Packet, version: Version) -> f64 {
 async fn scrape_is_valid_and_counts_the_traffic_exactly() {
     const N: usize = 5;
     // No `$SYS`: its retained messages would change the counts between scrapes.
-    let server = start_with(|c| c.sys_interval = Duration::ZERO).await;
+    let server = Broker::with(|c| c.sys_interval = Duration::ZERO).await;
     let v = Version::V3_1_1;
 
     let before = scrape(server.http).await;
@@ -124,7 +93,7 @@ async fn scrape_is_valid_and_counts_the_traffic_exactly() {
     let mut rx_bytes = 0.0;
     let mut tx_bytes = 0.0;
     // Subscriber over WebSocket, publisher over TCP.
-    let mut sub = Client::ws(&server.ws_url(), v).await;
+    let mut sub = Client::ws(&server.ws_url(), v, "m-sub").await;
     rx_bytes += send(
         &mut sub,
         Packet::Connect(Box::new(connect_packet(v, "m-sub", true))),
@@ -133,13 +102,13 @@ async fn scrape_is_valid_and_counts_the_traffic_exactly() {
     .await;
     let ack = sub.recv().await;
     tx_bytes += encoded_len(&ack, v);
-    let suback = sub.subscribe(1, "metrics/#", QoS::AtMostOnce).await;
+    let suback = sub.subscribe_pid(1, "metrics/#", QoS::AtMostOnce).await;
     assert!(matches!(suback, Packet::SubAck(_)), "{suback:?}");
     rx_bytes += encoded_len(
         &Packet::Subscribe(tern_codec::Subscribe {
-            pid: pid_(1),
+            pid: pid(1),
             filters: vec![(
-                filter_("metrics/#"),
+                filter("metrics/#"),
                 tern_codec::SubscriptionOptions::new(QoS::AtMostOnce),
             )],
             properties: Default::default(),
@@ -148,7 +117,7 @@ async fn scrape_is_valid_and_counts_the_traffic_exactly() {
     );
     tx_bytes += encoded_len(&suback, v);
 
-    let mut publisher = Client::tcp(server.tcp, v).await;
+    let mut publisher = Client::tcp(server.tcp, v, "m-pub").await;
     let connect = Packet::Connect(Box::new(connect_packet(v, "m-pub", true)));
     rx_bytes += send(&mut publisher, connect, v).await;
     let ack = publisher.recv().await;
@@ -161,7 +130,7 @@ async fn scrape_is_valid_and_counts_the_traffic_exactly() {
             dup: false,
             qos_pid: tern_codec::QosPid::AtMostOnce,
             retain: true,
-            topic: topic_(&format!("metrics/{i}")),
+            topic: topic(&format!("metrics/{i}")),
             payload: bytes::Bytes::from(payload.into_bytes()),
             properties: Default::default(),
         });
@@ -262,9 +231,9 @@ async fn wait_for(addr: SocketAddr, ready: impl Fn(&Scrape) -> bool) -> Scrape {
 /// `tern_clients_expired_total` [MQTT-3.1.2-23]; until then it is a disconnected client.
 #[tokio::test]
 async fn expired_sessions_are_counted_mqtt_3_1_2_23() {
-    let server = start_with(|c| c.sys_interval = Duration::ZERO).await;
+    let server = Broker::with(|c| c.sys_interval = Duration::ZERO).await;
     let v = Version::V5;
-    let mut c = Client::tcp(server.tcp, v).await;
+    let mut c = Client::tcp(server.tcp, v, "m-expiring").await;
     let mut connect = connect_packet(v, "m-expiring", true);
     connect.properties.session_expiry_interval = Some(1);
     c.handshake(connect).await;

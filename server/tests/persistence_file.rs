@@ -3,18 +3,14 @@
 //! missing directory refused at start, import of the earlier snapshot format, and data on
 //! disk before its acknowledgement.
 
-mod common;
-mod persist;
+mod support;
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::*;
-use persist::*;
+use support::*;
 use tern_codec::{Packet, PublishProperties, QoS, Version};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 const V5: Version = Version::V5;
 const V311: Version = Version::V3_1_1;
@@ -23,7 +19,7 @@ const V311: Version = Version::V3_1_1;
 async fn retained_message_with_properties_survives_restart_mqtt_3_3_1_5() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_owned();
-    let srv = start_with(move |c| {
+    let srv = Broker::with(move |c| {
         c.persistence = true;
         c.persistence_location = Some(d);
         c.sys_interval = Duration::from_secs(1);
@@ -37,22 +33,23 @@ async fn retained_message_with_properties_survives_restart_mqtt_3_3_1_5() {
         correlation_data: Some(Bytes::from_static(b"corr")),
         ..Default::default()
     };
-    publish_v5(&mut p, "keep/me", b"hello", 1, true, props.clone()).await;
+    p.publish_qos1_with("keep/me", b"hello", 1, true, props.clone())
+        .await;
     drop(p);
     srv.shutdown().await.unwrap();
     // This run published `$SYS` (retained); a run without `$SYS` must not see stale values.
-    let srv = start_in(dir.path()).await;
+    let srv = Broker::persistent(dir.path()).await;
     let (mut s, _) = Client::connect(srv.tcp, V5, "sys", true).await;
-    s.subscribe(1, "$SYS/#", QoS::AtMostOnce).await;
-    s.expect_nothing(Duration::from_millis(300)).await;
+    s.subscribe_pid(1, "$SYS/#", QoS::AtMostOnce).await;
+    s.expect_quiet(Duration::from_millis(300)).await;
     drop(s);
     srv.shutdown().await.unwrap();
     assert!(dir.path().join("tern.db").exists());
 
-    let srv = start_in(dir.path()).await;
+    let srv = Broker::persistent(dir.path()).await;
     let (mut s, _) = Client::connect(srv.tcp, V5, "sub", true).await;
-    s.subscribe(1, "keep/#", QoS::AtLeastOnce).await;
-    let m = recv_publish(&mut s).await;
+    s.subscribe_pid(1, "keep/#", QoS::AtLeastOnce).await;
+    let m = s.recv_publish().await;
     assert_eq!(m.payload, Bytes::from_static(b"hello"));
     assert!(m.retain, "[MQTT-3.3.1-8] retained on subscribe");
     assert_eq!(m.properties.user_properties, props.user_properties);
@@ -69,11 +66,11 @@ async fn retained_message_with_properties_survives_restart_mqtt_3_3_1_5() {
 #[tokio::test]
 async fn damaged_database_refuses_to_start_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = start_in(dir.path()).await;
+    let srv = Broker::persistent(dir.path()).await;
     let (mut p, _) = Client::connect(srv.tcp, V311, "pub", true).await;
     for i in 0..200u16 {
         let topic = format!("r/{i}");
-        p.publish(&topic, &[b'x'; 200], QoS::AtLeastOnce, i + 1, true)
+        p.send_publish(&topic, &[b'x'; 200], QoS::AtLeastOnce, i + 1, true)
             .await;
         assert!(matches!(p.recv().await, Packet::PubAck(_)));
     }
@@ -117,9 +114,9 @@ async fn snapshot_file_of_the_earlier_format_is_imported_once() {
     use std::sync::Arc;
     use tern_server::store::{Clock, Delivery, Image, Message, SessionImage, legacy};
     let dir = tempfile::tempdir().unwrap();
-    let msg = |topic: &str, payload: &'static [u8]| {
+    let msg = |t: &str, payload: &'static [u8]| {
         Arc::new(Message {
-            topic: topic_(topic),
+            topic: topic(t),
             payload: Bytes::from_static(payload),
             qos: QoS::AtLeastOnce,
             retain: true,
@@ -159,20 +156,17 @@ async fn snapshot_file_of_the_earlier_format_is_imported_once() {
     legacy::write_atomic(&path, &body).unwrap();
 
     for run in 0..2 {
-        let srv = start_in(dir.path()).await;
+        let srv = Broker::persistent(dir.path()).await;
         let (mut s, ack) = Client::connect(srv.tcp, V311, "old-client", false).await;
         assert!(ack.session_present, "run {run}: the session came over");
         if run == 0 {
-            let m = recv_publish(&mut s).await;
+            let m = s.recv_publish().await;
             assert_eq!(m.payload, Bytes::from_static(b"waiting"));
-            puback(&mut s, &m).await;
+            s.ack(&m).await;
         }
         let (mut r, _) = Client::connect(srv.tcp, V311, "reader", true).await;
-        r.subscribe(1, "old/retained", QoS::AtLeastOnce).await;
-        assert_eq!(
-            recv_publish(&mut r).await.payload,
-            Bytes::from_static(b"kept")
-        );
+        r.subscribe_pid(1, "old/retained", QoS::AtLeastOnce).await;
+        assert_eq!(r.recv_publish().await.payload, Bytes::from_static(b"kept"));
         drop((s, r));
         srv.shutdown().await.unwrap();
         assert!(
@@ -187,12 +181,12 @@ async fn snapshot_file_of_the_earlier_format_is_imported_once() {
 #[tokio::test]
 async fn acknowledged_messages_are_in_the_database_before_the_puback() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = start_in(dir.path()).await;
+    let srv = Broker::persistent(dir.path()).await;
     let (mut s, _) = Client::connect(srv.tcp, V311, "durable-sub", false).await;
-    s.subscribe(1, "now/#", QoS::AtLeastOnce).await;
+    s.subscribe_pid(1, "now/#", QoS::AtLeastOnce).await;
     drop(s);
     let (mut p, _) = Client::connect(srv.tcp, V311, "pub", true).await;
-    p.publish("now/retained", b"stored", QoS::AtLeastOnce, 1, true)
+    p.send_publish("now/retained", b"stored", QoS::AtLeastOnce, 1, true)
         .await;
     assert!(matches!(p.recv().await, Packet::PubAck(_)));
     // Copy the database and its write-ahead log as they are on disk now.
@@ -203,24 +197,23 @@ async fn acknowledged_messages_are_in_the_database_before_the_puback() {
             std::fs::copy(&from, copy.path().join(name)).unwrap();
         }
     }
-    let other = start_in(copy.path()).await;
+    let other = Broker::persistent(copy.path()).await;
     let (mut s, ack) = Client::connect(other.tcp, V311, "durable-sub", false).await;
     assert!(ack.session_present);
     assert_eq!(
-        recv_publish(&mut s).await.payload,
+        s.recv_publish().await.payload,
         Bytes::from_static(b"stored")
     );
     let (mut r, _) = Client::connect(other.tcp, V311, "reader", true).await;
-    r.subscribe(1, "now/retained", QoS::AtLeastOnce).await;
-    assert!(recv_publish(&mut r).await.retain);
+    r.subscribe_pid(1, "now/retained", QoS::AtLeastOnce).await;
+    assert!(r.recv_publish().await.retain);
     drop((s, r, p));
     other.shutdown().await.unwrap();
     srv.shutdown().await.unwrap();
 }
 
-/// The `tern` binary with a config file; returns the child and its MQTT address (read from
-/// the start-up line on stdout).
-async fn spawn_tern(dir: &Path) -> (tokio::process::Child, std::net::SocketAddr) {
+/// The `tern` binary with `persistence = true` in `dir/data` (config file `dir/tern.toml`).
+async fn spawn_tern(dir: &Path) -> TernProcess {
     let config = dir.join("tern.toml");
     std::fs::write(
         &config,
@@ -230,78 +223,53 @@ async fn spawn_tern(dir: &Path) -> (tokio::process::Child, std::net::SocketAddr)
         ),
     )
     .unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tern"))
-        .args(["--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .arg("--web-root")
-        .arg(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the tern binary");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(DEADLINE, lines.next_line())
-        .await
-        .expect("start-up line in time")
-        .unwrap()
-        .expect("tern printed its address");
-    let addr = line
-        .strip_prefix("tern: mqtt listening on tcp://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .parse()
-        .unwrap();
-    // Keep reading stdout so the broker never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, addr)
-}
-
-/// SIGTERM, then the exit status (bounded).
-async fn terminate(mut child: tokio::process::Child) -> std::process::ExitStatus {
-    let pid = child.id().unwrap().to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .expect("tern exits after SIGTERM")
-        .unwrap()
+    TernProcess::start([
+        "--config".as_ref(),
+        config.as_os_str(),
+        "--web-root".as_ref(),
+        dir.as_os_str(),
+    ])
+    .await
 }
 
 #[tokio::test]
 async fn tern_binary_saves_on_sigterm_and_loads_on_start() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("data")).unwrap();
-    let (child, addr) = spawn_tern(dir.path()).await;
+    let tern = spawn_tern(dir.path()).await;
+    let addr = tern.tcp;
     let (mut s, _) = Client::connect(addr, V311, "proc-sub", false).await;
-    s.subscribe(1, "proc/#", QoS::AtLeastOnce).await;
+    s.subscribe_pid(1, "proc/#", QoS::AtLeastOnce).await;
     drop(s);
     let (mut p, _) = Client::connect(addr, V311, "proc-pub", true).await;
-    p.publish("proc/r", b"retained", QoS::AtLeastOnce, 1, true)
+    p.send_publish("proc/r", b"retained", QoS::AtLeastOnce, 1, true)
         .await;
     assert!(matches!(p.recv().await, Packet::PubAck(_)));
     drop(p);
-    assert!(terminate(child).await.success(), "clean exit after saving");
+    let exit = tern.terminate(Duration::from_secs(10)).await;
+    assert!(
+        exit.expect("tern exits after SIGTERM").success(),
+        "clean exit after saving"
+    );
     assert!(dir.path().join("data").join("tern.db").is_file());
 
-    let (child, addr) = spawn_tern(dir.path()).await;
+    let tern = spawn_tern(dir.path()).await;
+    let addr = tern.tcp;
     let (mut s, ack) = Client::connect(addr, V311, "proc-sub", false).await;
     assert!(ack.session_present, "[MQTT-3.2.2-2] session restored");
-    let m = recv_publish(&mut s).await;
+    let m = s.recv_publish().await;
     assert_eq!(
         m.payload,
         Bytes::from_static(b"retained"),
         "queued while offline"
     );
-    puback(&mut s, &m).await;
+    s.ack(&m).await;
     let (mut r, _) = Client::connect(addr, V311, "proc-late", true).await;
-    r.subscribe(1, "proc/r", QoS::AtLeastOnce).await;
-    let m = recv_publish(&mut r).await;
+    r.subscribe_pid(1, "proc/r", QoS::AtLeastOnce).await;
+    let m = r.recv_publish().await;
     assert!(m.retain && m.payload == Bytes::from_static(b"retained"));
     drop(r);
     drop(s);
-    assert!(terminate(child).await.success());
+    let exit = tern.terminate(Duration::from_secs(10)).await;
+    assert!(exit.expect("tern exits after SIGTERM").success());
 }

@@ -1,40 +1,26 @@
-//! TLS listeners over real sockets with a PKI generated at test time (`common/certs.rs`):
+//! TLS listeners over real sockets with a PKI generated at test time (`support/certs.rs`):
 //! MQTT over TLS (`tls`), the HTTPS listener's WebSocket (`wss://.../mqtt`), `/healthz` over
 //! HTTPS, client certificates (`require_certificate`) and graceful shutdown with TLS clients
 //! connected. Failure modes (handshakes, deadlines, bad files) are in `tls_ops.rs`.
 
-mod common;
+mod support;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::certs::{self, TestPki};
-use common::*;
+use support::certs;
+use support::*;
 use tern_codec::{Packet, PubResp, QoS, ReasonCode, Version};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// A broker with both TLS listeners on 127.0.0.1:0 using `pki`.
-pub async fn start_tls(pki: &TestPki, adjust: impl FnOnce(&mut tern_server::Config)) -> TestServer {
-    let (cert, key) = (pki.cert.clone(), pki.key.clone());
-    start_with(move |c| {
-        c.tls = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
-        c.https = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
-        c.certfile = Some(cert);
-        c.keyfile = Some(key);
-        adjust(c);
-    })
-    .await
-}
 
 /// Subscribes `sub` to `topic` at QoS 1, publishes from `publ` at QoS 1 and checks PUBACK and
 /// delivery [MQTT-3.3.4-1]: the same MQTT flow as over TCP, only the transport differs.
 async fn round_trip(sub: &mut Client, publ: &mut Client, topic: &str) {
-    let Packet::SubAck(ack) = sub.subscribe(1, topic, QoS::AtLeastOnce).await else {
+    let Packet::SubAck(ack) = sub.subscribe_pid(1, topic, QoS::AtLeastOnce).await else {
         panic!("SUBACK expected")
     };
     assert_eq!(ack.reasons, vec![ReasonCode::GrantedQoS1]);
-    publ.publish(topic, b"over tls", QoS::AtLeastOnce, 9, false)
+    publ.send_publish(topic, b"over tls", QoS::AtLeastOnce, 9, false)
         .await;
     assert!(matches!(publ.recv().await, Packet::PubAck(r) if r.pid.get() == 9));
     let Packet::Publish(p) = sub.recv().await else {
@@ -49,17 +35,17 @@ async fn round_trip(sub: &mut Client, publ: &mut Client, topic: &str) {
 #[tokio::test]
 async fn mqtts_connect_subscribe_publish_round_trip_v3_1_1_and_v5() {
     let pki = certs::generate();
-    let srv = start_tls(&pki, |_| {}).await;
+    let srv = Broker::with_tls(&pki, |_| {}).await;
     let tls = srv.tls.expect("tls listener bound");
     assert_ne!(tls.port(), 0);
     let connector = pki.connector(false, &[]);
     for v in [Version::V3_1_1, Version::V5] {
-        let mut sub = Client::tls(tls, &connector, v).await;
+        let mut sub = Client::tls(tls, &connector, v, "tls-sub").await;
         let ack = sub
             .handshake(connect_packet(v, &format!("tls-sub-{v}"), true))
             .await;
         assert_eq!(ack.reason, ReasonCode::Success, "{v}");
-        let mut publ = Client::tls(tls, &connector, v).await;
+        let mut publ = Client::tls(tls, &connector, v, "tls-pub").await;
         let ack = publ
             .handshake(connect_packet(v, &format!("tls-pub-{v}"), true))
             .await;
@@ -71,8 +57,14 @@ async fn mqtts_connect_subscribe_publish_round_trip_v3_1_1_and_v5() {
 #[tokio::test]
 async fn mqtts_and_plain_tcp_clients_share_one_broker() {
     let pki = certs::generate();
-    let srv = start_tls(&pki, |_| {}).await;
-    let mut sub = Client::tls(srv.tls.unwrap(), &pki.connector(false, &[]), Version::V5).await;
+    let srv = Broker::with_tls(&pki, |_| {}).await;
+    let mut sub = Client::tls(
+        srv.tls.unwrap(),
+        &pki.connector(false, &[]),
+        Version::V5,
+        "tls-sub",
+    )
+    .await;
     sub.handshake(connect_packet(Version::V5, "tls-sub", true))
         .await;
     let (mut publ, _) = Client::connect(srv.tcp, Version::V3_1_1, "tcp-pub", true).await;
@@ -82,9 +74,15 @@ async fn mqtts_and_plain_tcp_clients_share_one_broker() {
 #[tokio::test]
 async fn wss_on_the_https_listener_round_trip_mqtt_6_0_0_3() {
     let pki = certs::generate();
-    let srv = start_tls(&pki, |_| {}).await;
+    let srv = Broker::with_tls(&pki, |_| {}).await;
     let connector = pki.connector(false, &["http/1.1"]);
-    let mut sub = Client::wss(srv.https.expect("https bound"), &connector, Version::V5).await;
+    let mut sub = Client::wss(
+        srv.https.expect("https bound"),
+        &connector,
+        Version::V5,
+        "wss-sub",
+    )
+    .await;
     let ack = sub
         .handshake(connect_packet(Version::V5, "wss-sub", true))
         .await;
@@ -94,6 +92,7 @@ async fn wss_on_the_https_listener_round_trip_mqtt_6_0_0_3() {
         srv.tls.unwrap(),
         &pki.connector(false, &[]),
         Version::V3_1_1,
+        "tls-pub",
     )
     .await;
     publ.handshake(connect_packet(Version::V3_1_1, "tls-pub", true))
@@ -101,33 +100,18 @@ async fn wss_on_the_https_listener_round_trip_mqtt_6_0_0_3() {
     round_trip(&mut sub, &mut publ, "wss/a").await;
 }
 
-/// One HTTP/1.1 request over TLS; returns the whole response (the server closes after it).
-async fn https_get(addr: SocketAddr, pki: &TestPki, path: &str) -> String {
-    let mut s = tls_stream(addr, &pki.connector(false, &["http/1.1"]))
-        .await
-        .expect("TLS handshake");
-    assert_eq!(s.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
-    let req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut body = Vec::new();
-    tokio::time::timeout(DEADLINE, s.read_to_end(&mut body))
-        .await
-        .expect("response within the deadline")
-        .expect("read response");
-    String::from_utf8(body).unwrap()
-}
-
 #[tokio::test]
 async fn https_serves_healthz_metrics_and_the_web_ui() {
     let pki = certs::generate();
-    let srv = start_tls(&pki, |_| {}).await;
+    let srv = Broker::with_tls(&pki, |_| {}).await;
     let https = srv.https.unwrap();
-    let health = https_get(https, &pki, "/healthz").await;
+    let connector = pki.connector(false, &["http/1.1"]);
+    let health = http::https_get(https, &connector, "/healthz").await.raw;
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     assert!(health.ends_with("ok"), "{health}");
-    let metrics = https_get(https, &pki, "/metrics").await;
+    let metrics = http::https_get(https, &connector, "/metrics").await.raw;
     assert!(metrics.contains("tern_connections_total"), "{metrics}");
-    let ui = https_get(https, &pki, "/").await;
+    let ui = http::https_get(https, &connector, "/").await.raw;
     assert!(ui.contains("tern test ui"), "{ui}");
 }
 
@@ -135,7 +119,7 @@ async fn https_serves_healthz_metrics_and_the_web_ui() {
 async fn require_certificate_accepts_only_clients_with_a_cert_from_cafile() {
     let pki = certs::generate();
     let ca = pki.ca.clone();
-    let srv = start_tls(&pki, move |c| {
+    let srv = Broker::with_tls(&pki, move |c| {
         c.cafile = Some(ca);
         c.require_certificate = true;
     })
@@ -163,7 +147,7 @@ async fn require_certificate_accepts_only_clients_with_a_cert_from_cafile() {
         Err(_) | Ok(0) => {}
         Ok(n) => panic!("client without certificate got {n} bytes back"),
     }
-    let mut c = Client::tls(tls, &pki.connector(true, &[]), Version::V3_1_1).await;
+    let mut c = Client::tls(tls, &pki.connector(true, &[]), Version::V3_1_1, "with-cert").await;
     let ack = c
         .handshake(connect_packet(Version::V3_1_1, "with-cert", true))
         .await;
@@ -175,13 +159,25 @@ async fn shutdown_completes_with_mqtts_wss_and_idle_https_clients_connected() {
     let pki = certs::generate();
     // A long shutdown_timeout: shutdown must finish because every TLS connection ends, not
     // because the timeout gave up on them.
-    let srv = start_tls(&pki, |c| c.shutdown_timeout = Duration::from_secs(60)).await;
-    let mut mqtts = Client::tls(srv.tls.unwrap(), &pki.connector(false, &[]), Version::V5).await;
+    let srv = Broker::with_tls(&pki, |c| c.shutdown_timeout = Duration::from_secs(60)).await;
+    let mut mqtts = Client::tls(
+        srv.tls.unwrap(),
+        &pki.connector(false, &[]),
+        Version::V5,
+        "tls-1",
+    )
+    .await;
     mqtts
         .handshake(connect_packet(Version::V5, "tls-1", true))
         .await;
     let https = srv.https.unwrap();
-    let mut wss = Client::wss(https, &pki.connector(false, &["http/1.1"]), Version::V5).await;
+    let mut wss = Client::wss(
+        https,
+        &pki.connector(false, &["http/1.1"]),
+        Version::V5,
+        "wss-1",
+    )
+    .await;
     wss.handshake(connect_packet(Version::V5, "wss-1", true))
         .await;
     // A keep-alive HTTPS connection after one request, and one that never sent a request.
@@ -207,6 +203,6 @@ async fn shutdown_completes_with_mqtts_wss_and_idle_https_clients_connected() {
             "{got:?}"
         );
     }
-    // TestServer::shutdown fails if Server::run takes more than 10 s.
+    // Broker::shutdown fails if Server::run takes more than 10 s.
     done.await.unwrap().expect("graceful shutdown");
 }

@@ -3,52 +3,26 @@
 //! certificate/key files stop start-up with the file named, and the `tern` binary's
 //! `--tls` / `--https` flags and start-up lines.
 
-mod common;
+mod support;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::certs::{self, TestPki};
-use common::*;
+use support::certs::{self, TestPki};
+use support::*;
 use tern_codec::{Packet, ReasonCode, Version};
 use tern_server::{Config, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-async fn start_tls(pki: &TestPki, adjust: impl FnOnce(&mut Config)) -> TestServer {
-    let (cert, key) = (pki.cert.clone(), pki.key.clone());
-    start_with(move |c| {
-        c.tls = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
-        c.https = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
-        c.certfile = Some(cert);
-        c.keyfile = Some(key);
-        adjust(c);
-    })
-    .await
-}
-
-/// Waits until the server closes `s` (EOF or reset); panics after [`DEADLINE`].
-async fn closed_by_server(s: &mut TcpStream) -> Vec<u8> {
-    let mut got = Vec::new();
-    let mut buf = [0u8; 1024];
-    loop {
-        match tokio::time::timeout(DEADLINE, s.read(&mut buf)).await {
-            Err(_) => panic!("connection still open after {DEADLINE:?}"),
-            Ok(Ok(0) | Err(_)) => return got,
-            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
-        }
-    }
-}
-
 /// A TLS client that connects, so the listener is still serving.
-async fn tls_client_connects(srv: &TestServer, pki: &TestPki, id: &str) {
+async fn tls_client_connects(srv: &Broker, pki: &TestPki, id: &str) {
     let mut c = Client::tls(
         srv.tls.unwrap(),
         &pki.connector(false, &[]),
         Version::V3_1_1,
+        id,
     )
     .await;
     let ack = c.handshake(connect_packet(Version::V3_1_1, id, true)).await;
@@ -58,13 +32,13 @@ async fn tls_client_connects(srv: &TestServer, pki: &TestPki, id: &str) {
 #[tokio::test]
 async fn plaintext_mqtt_on_the_tls_port_is_closed_and_the_listener_keeps_serving() {
     let pki = certs::generate();
-    let srv = start_tls(&pki, |_| {}).await;
+    let srv = Broker::with_tls(&pki, |_| {}).await;
     let mut raw = TcpStream::connect(srv.tls.unwrap()).await.unwrap();
     let mut connect = bytes::BytesMut::new();
     let packet = Packet::Connect(Box::new(connect_packet(Version::V3_1_1, "plain", true)));
     tern_codec::encode(&packet, Version::V3_1_1, &mut connect).unwrap();
     raw.write_all(&connect).await.unwrap();
-    let got = closed_by_server(&mut raw).await;
+    let got = read_until_closed(&mut raw, DEADLINE).await;
     // At most a TLS alert record (content type 21), never a CONNACK (0x20).
     assert!(got.first().is_none_or(|&b| b == 21), "{got:?}");
     tls_client_connects(&srv, &pki, "after-plain").await;
@@ -74,7 +48,7 @@ async fn plaintext_mqtt_on_the_tls_port_is_closed_and_the_listener_keeps_serving
 async fn a_client_that_does_not_trust_the_certificate_fails_only_its_own_handshake() {
     let pki = certs::generate();
     let other = certs::generate();
-    let srv = start_tls(&pki, |_| {}).await;
+    let srv = Broker::with_tls(&pki, |_| {}).await;
     let err = tls_stream(srv.tls.unwrap(), &other.connector(false, &[]))
         .await
         .expect_err("a certificate from an unknown CA must be rejected");
@@ -85,7 +59,7 @@ async fn a_client_that_does_not_trust_the_certificate_fails_only_its_own_handsha
 #[tokio::test]
 async fn silent_tls_handshakes_hold_a_max_connections_slot_until_connect_timeout() {
     let pki = certs::generate();
-    let srv = start_tls(&pki, |c| {
+    let srv = Broker::with_tls(&pki, |c| {
         c.max_connections = 1;
         c.connect_timeout = Duration::from_millis(300);
     })
@@ -104,7 +78,7 @@ async fn silent_tls_handshakes_hold_a_max_connections_slot_until_connect_timeout
             "second connection accepted beyond max_connections ({port})"
         );
         // The deadline ends the silent handshake and frees the slot.
-        assert!(closed_by_server(&mut silent).await.is_empty());
+        assert!(read_until_closed(&mut silent, DEADLINE).await.is_empty());
         tls_client_connects(&srv, &pki, "after-silent").await;
     }
 }
@@ -176,28 +150,22 @@ async fn unusable_tls_files_refuse_start_up_and_name_the_file() {
     assert!(err.contains("certfile and keyfile"), "{err}");
 }
 
-#[test]
-fn binary_prints_tls_startup_lines_and_refuses_a_bad_keyfile() {
+#[tokio::test]
+async fn binary_prints_tls_startup_lines_and_refuses_a_bad_keyfile() {
     let pki = certs::generate();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
-        .args(["--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-        .args(["--tls", "127.0.0.1:0", "--https", "127.0.0.1:0"])
+    let mut cmd = TernProcess::command();
+    cmd.args(["--tls", "127.0.0.1:0", "--https", "127.0.0.1:0"])
         .arg("--certfile")
         .arg(&pki.cert)
         .arg("--keyfile")
         .arg(&pki.key)
         .arg("--web-root")
         .arg(pki.dir.path())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines: Vec<String> = BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .take(4)
-        .map(Result::unwrap)
-        .collect();
+        .env("RUST_LOG", "warn");
+    let mut tern = TernProcess::spawn(cmd).await;
+    let mut lines = tern.startup.clone();
+    lines.push(tern.stdout_line().await);
+    lines.push(tern.stdout_line().await);
     assert!(
         lines[0].starts_with("tern: mqtt listening on tcp://"),
         "{lines:?}"
@@ -223,22 +191,19 @@ fn binary_prints_tls_startup_lines_and_refuses_a_bad_keyfile() {
         format!("tern: https listening on https://{https} (websocket wss://{https}/mqtt)")
     );
     let tls: SocketAddr = tls.parse().unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let mut c = Client::tls(tls, &pki.connector(false, &[]), Version::V5).await;
-        let ack = c.handshake(connect_packet(Version::V5, "bin", true)).await;
-        assert_eq!(ack.reason, ReasonCode::Success);
-    });
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let mut c = Client::tls(tls, &pki.connector(false, &[]), Version::V5, "bin").await;
+    let ack = c.handshake(connect_packet(Version::V5, "bin", true)).await;
+    assert_eq!(ack.reason, ReasonCode::Success);
+    tern.kill9().await;
 
-    let out = Command::new(env!("CARGO_BIN_EXE_tern"))
+    let out = tokio::process::Command::new(TERN_BIN)
         .args(["--tcp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
         .args(["--tls", "127.0.0.1:0", "--certfile"])
         .arg(&pki.cert)
         .arg("--keyfile")
         .arg(&pki.ca)
         .output()
+        .await
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);

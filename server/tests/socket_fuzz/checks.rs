@@ -12,8 +12,8 @@ use tern_codec::{Packet, QoS, ReasonCode, Subscribe, SubscriptionOptions, Versio
 use tokio::task::JoinSet;
 
 use crate::Shared;
-use crate::common::{Client, DEADLINE, connect_packet, filter_, pid_};
 use crate::packets::ID_POOL;
+use crate::support::{Client, DEADLINE, Event, connect_packet, filter, pid};
 
 const PROBE_ID: &str = "fz-probe";
 const ECHO: &str = "fz-probe/echo";
@@ -42,23 +42,31 @@ async fn qos1_round_trip(tcp: SocketAddr) -> Result<Client, String> {
     if ack.reason != ReasonCode::Success {
         return Err(format!("probe CONNECT refused: {:?}", ack.reason));
     }
-    match c.subscribe(1, ECHO, QoS::AtLeastOnce).await {
+    match c.subscribe_pid(1, ECHO, QoS::AtLeastOnce).await {
         Packet::SubAck(a) if a.reasons == [ReasonCode::GrantedQoS1] => {}
         other => return Err(format!("probe SUBSCRIBE answered with {other:?}")),
     }
-    c.publish(ECHO, b"alive", QoS::AtLeastOnce, 2, false).await;
+    c.send_publish(ECHO, b"alive", QoS::AtLeastOnce, 2, false)
+        .await;
     let (mut acked, mut delivered) = (false, false);
     while !(acked && delivered) {
-        match c.try_recv(DEADLINE).await {
-            Some(Packet::PubAck(r)) if r.pid.get() == 2 && !r.reason.is_error() => acked = true,
-            Some(Packet::Publish(p)) if p.topic.as_str() == ECHO && &p.payload[..] == b"alive" => {
+        match c.next_event(DEADLINE).await {
+            Event::Packet(Packet::PubAck(r)) if r.pid.get() == 2 && !r.reason.is_error() => {
+                acked = true
+            }
+            Event::Packet(Packet::Publish(p))
+                if p.topic.as_str() == ECHO && &p.payload[..] == b"alive" =>
+            {
                 if let Some(pid) = p.qos_pid.pid() {
                     c.send(Packet::PubAck(tern_codec::PubResp::new(pid))).await;
                 }
                 delivered = true;
             }
-            Some(other) => return Err(format!("probe round trip: unexpected {other:?}")),
-            None => return Err("the broker closed the probe connection".into()),
+            Event::Packet(other) => return Err(format!("probe round trip: unexpected {other:?}")),
+            Event::Closed => return Err("the broker closed the probe connection".into()),
+            Event::Timeout => {
+                return Err(format!("probe round trip: no answer within {DEADLINE:?}"));
+            }
         }
     }
     Ok(c)
@@ -97,7 +105,7 @@ async fn purge(tcp: SocketAddr, shared: &Shared) -> Result<(), String> {
 }
 
 async fn purge_one(tcp: SocketAddr, id: String) -> Result<(String, bool), String> {
-    let mut c = Client::tcp(tcp, Version::V5).await;
+    let mut c = Client::tcp(tcp, Version::V5, &id).await;
     let ack = c.handshake(connect_packet(Version::V5, &id, false)).await;
     if ack.reason != ReasonCode::Success {
         return Err(format!(
@@ -119,10 +127,10 @@ async fn purge_one(tcp: SocketAddr, id: String) -> Result<(String, bool), String
 async fn sys_state(probe: &mut Client) -> Result<(), String> {
     probe
         .send(Packet::Subscribe(Subscribe {
-            pid: pid_(3),
+            pid: pid(3),
             filters: SYS
                 .iter()
-                .map(|f| (filter_(f), SubscriptionOptions::new(QoS::AtMostOnce)))
+                .map(|f| (filter(f), SubscriptionOptions::new(QoS::AtMostOnce)))
                 .collect(),
             properties: Default::default(),
         }))
@@ -138,8 +146,9 @@ async fn sys_state(probe: &mut Client) -> Result<(), String> {
     let mut seen: BTreeMap<&str, u64> = BTreeMap::new();
     let deadline = tokio::time::Instant::now() + SETTLE;
     while !want(&seen) {
-        let next = tokio::time::timeout_at(deadline, probe.try_recv(Duration::from_secs(3600)));
-        let Ok(got) = next.await else {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let got = probe.next_event(left).await;
+        if let Event::Timeout = got {
             let names: BTreeSet<_> = seen.iter().map(|(k, v)| format!("{k} = {v}")).collect();
             return Err(format!(
                 "after the clean-up $SYS still shows {names:?} after {SETTLE:?}; expected \
@@ -147,9 +156,9 @@ async fn sys_state(probe: &mut Client) -> Result<(), String> {
                  messages/stored = retained messages/count (nothing queued)",
                 1 + SYS.len()
             ));
-        };
+        }
         match got {
-            Some(Packet::Publish(p)) => {
+            Event::Packet(Packet::Publish(p)) => {
                 let topic = p.topic.as_str();
                 if let Some(name) = SYS.iter().find(|s| **s == topic) {
                     let text = String::from_utf8_lossy(&p.payload);
@@ -160,11 +169,11 @@ async fn sys_state(probe: &mut Client) -> Result<(), String> {
                     seen.insert(name, value);
                 }
             }
-            Some(Packet::SubAck(a)) if a.reasons.iter().any(|r| r.is_error()) => {
+            Event::Packet(Packet::SubAck(a)) if a.reasons.iter().any(|r| r.is_error()) => {
                 return Err(format!("$SYS subscription refused: {a:?}"));
             }
-            Some(_) => {}
-            None => return Err("the broker closed the probe connection".into()),
+            Event::Packet(_) | Event::Timeout => {}
+            Event::Closed => return Err("the broker closed the probe connection".into()),
         }
     }
     Ok(())

@@ -21,7 +21,6 @@
 //! default the `tern` cargo built for this test). A seed fixes every packet each worker
 //! sends, episode by episode; how the workers interleave is up to the scheduler.
 
-mod broker;
 mod checks;
 mod conn;
 mod episode;
@@ -29,13 +28,13 @@ mod packets;
 mod rng;
 mod session;
 
-#[path = "../common/mod.rs"]
-mod common;
+#[path = "../support/mod.rs"]
+mod support;
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -43,9 +42,10 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use broker::{BrokerProcess, describe};
 use conn::{Conn, ReadMode};
 use rng::Rng;
+use support::TernProcess;
+use support::process::describe;
 
 /// Findings kept (the first one stops the run).
 const MAX_FINDINGS: usize = 10;
@@ -184,7 +184,7 @@ impl Settings {
             ws_percent: env_num("TERN_FUZZ_WS_PERCENT", 20).min(100) as usize,
             binary: std::env::var_os("TERN_FUZZ_TERN")
                 .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tern"))),
+                .unwrap_or_else(|| PathBuf::from(support::TERN_BIN)),
         }
     }
 }
@@ -209,7 +209,8 @@ async fn broker_survives_socket_fuzzing() {
         s.ws_percent,
         s.binary.display()
     );
-    let broker = BrokerProcess::start(s.binary.clone()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broker = start_broker(&s.binary, dir.path()).await;
     let shared = Arc::new(Shared {
         addr: broker.tcp,
         ws_url: format!("ws://{}/mqtt", broker.http),
@@ -274,12 +275,30 @@ async fn broker_survives_socket_fuzzing() {
         Err(e) => fail(format!("end-of-run check panicked: {}", panic_text(e))),
     }
     let peak = broker.peak_rss_kib();
-    match broker.stop().await {
+    // The broker shuts down gracefully within its `shutdown_timeout` (5 s by default).
+    match broker.terminate(Duration::from_secs(20)).await {
         Some(status) if status.success() => {}
         Some(status) => fail(format!("tern exited with {} on SIGTERM", describe(status))),
         None => fail("tern did not exit within 20 s of SIGTERM".into()),
     }
     eprintln!("socket fuzz: passed; broker peak RSS {peak:?} KiB");
+}
+
+/// `binary` with the shipped defaults, except loopback port-0 listeners and `$SYS` every
+/// second (the end-of-run checks read it); `dir` holds the config and the web root.
+async fn start_broker(binary: &Path, dir: &Path) -> TernProcess {
+    let config = dir.join("tern.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "tcp = \"127.0.0.1:0\"\nhttp = \"127.0.0.1:0\"\nweb_root = {dir:?}\nsys_interval = 1\n"
+        ),
+    )
+    .expect("write config");
+    std::fs::write(dir.join("index.html"), "<h1>fuzz</h1>").expect("index.html");
+    let mut cmd = tokio::process::Command::new(binary);
+    cmd.arg("--config").arg(&config).env("RUST_LOG", "warn");
+    TernProcess::spawn(cmd).await
 }
 
 fn panic_text(e: tokio::task::JoinError) -> String {
