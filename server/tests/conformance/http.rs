@@ -55,7 +55,7 @@ async fn tern_http_static_files_with_index_fallback() {
     std::fs::create_dir(dir.path().join("assets")).expect("mkdir");
     std::fs::write(dir.path().join("assets/style.css"), "body{}").expect("write");
     let root = dir.path().to_path_buf();
-    let broker = Broker::with(|c| c.web_root = root).await;
+    let broker = Broker::with(|c| c.web_root = Some(root)).await;
 
     let (status, head, body) = get(broker.http, "/").await;
     assert_eq!((status, body.as_str()), (200, "<h1>tern test ui</h1>"));
@@ -81,7 +81,7 @@ async fn tern_http_ui_not_built_page() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().to_path_buf();
-    let broker = Broker::with(|c| c.web_root = root).await;
+    let broker = Broker::with(|c| c.web_root = Some(root)).await;
     let (_, _, body) = get(broker.http, "/").await;
     assert!(body.contains("cargo xtask dist"), "{body:?}");
     let (status, _, _) = get(broker.http, "/healthz").await;
