@@ -28,14 +28,32 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| cache().join("target"))
 }
 
-/// `cargo install --root` for Trunk and wasm-bindgen-cli.
+/// `cargo install --root` for Trunk and wasm-bindgen-cli (`cargo xtask serve` only).
 pub fn tools() -> PathBuf {
     cache().join("tools")
 }
 
-/// npm prefix holding binaryen (wasm-opt), MQTT.js and playwright-core.
+/// npm prefix holding the test peers: MQTT.js and playwright-core.
 pub fn node() -> PathBuf {
     cache().join("node")
+}
+
+/// npm prefix holding binaryen (wasm-opt), the one npm package building the page needs.
+pub fn node_build() -> PathBuf {
+    cache().join("node-build")
+}
+
+/// binaryen's wasm-opt (a node script running binaryen compiled to wasm).
+pub fn wasm_opt() -> PathBuf {
+    node_build()
+        .join("node_modules")
+        .join(".bin")
+        .join("wasm-opt")
+}
+
+/// Stamps recording what a slow check last ran on (see `wasm::check_debian_route`).
+pub fn stamps() -> PathBuf {
+    cache().join("stamps")
 }
 
 /// Python virtualenv holding paho-mqtt.
@@ -66,6 +84,7 @@ pub fn child_path() -> std::ffi::OsString {
         dirs.push(shim());
     }
     dirs.push(tools().join("bin"));
+    dirs.push(node_build().join("node_modules").join(".bin"));
     dirs.push(node().join("node_modules").join(".bin"));
     dirs.push(venv().join("bin"));
     if let Some(p) = std::env::var_os("PATH") {
