@@ -52,6 +52,9 @@ environment:
 ";
 
 fn main() -> ExitCode {
+    if let Some(checkout) = paths::foreign_checkout() {
+        return rebuild_for(&checkout);
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (command, rest) = match args.split_first() {
         Some((c, rest)) => (c.as_str(), rest),
@@ -82,6 +85,51 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("\nxtask: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// This binary belongs to another checkout sharing the target dir (see
+/// `paths::foreign_checkout`): make cargo rebuild xtask for `checkout`, then run that one.
+fn rebuild_for(checkout: &std::path::Path) -> ExitCode {
+    let main_rs = checkout.join("xtask").join("src").join("main.rs");
+    if std::env::var_os("TERN_XTASK_REBUILT").is_some() {
+        eprintln!(
+            "xtask: error: cargo keeps running an xtask built from {} for {}; \
+             unset CARGO_TARGET_DIR or run `touch {}`",
+            env!("CARGO_MANIFEST_DIR"),
+            checkout.display(),
+            main_rs.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    eprintln!(
+        "xtask: this xtask was built from {}, not {} (shared CARGO_TARGET_DIR): rebuilding",
+        env!("CARGO_MANIFEST_DIR"),
+        checkout.display()
+    );
+    // A newer mtime on a source file is what makes cargo rebuild (and re-link) the binary.
+    let touched = std::fs::File::options()
+        .append(true)
+        .open(&main_rs)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+    if let Err(e) = touched {
+        eprintln!("xtask: error: {}: {e}", main_rs.display());
+        return ExitCode::FAILURE;
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args(["run", "--quiet", "--package", "xtask", "--"])
+        .args(std::env::args_os().skip(1))
+        .current_dir(checkout)
+        .env("TERN_XTASK_REBUILT", "1")
+        .status();
+    match status {
+        Ok(s) if s.success() => ExitCode::SUCCESS,
+        Ok(s) => ExitCode::from(u8::try_from(s.code().unwrap_or(1)).unwrap_or(1)),
+        Err(e) => {
+            eprintln!("xtask: error: cannot start cargo: {e}");
             ExitCode::FAILURE
         }
     }

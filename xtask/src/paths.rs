@@ -11,6 +11,21 @@ pub fn root() -> PathBuf {
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
 
+/// The checkout `cargo xtask` was run in, when it is not the one this binary was built from.
+///
+/// Clones that share a `CARGO_TARGET_DIR` share `target/debug/xtask`, and cargo does not
+/// re-link it for a clone whose own build is still fresh: the other clone's xtask (its code,
+/// its paths) would run. `cargo run` sets `CARGO_MANIFEST_DIR` for the program it starts.
+pub fn foreign_checkout() -> Option<PathBuf> {
+    let runtime = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR")?);
+    let built = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let same = |a: &PathBuf, b: &PathBuf| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    (!same(&runtime, &built)).then(|| runtime.parent().map(PathBuf::from).unwrap_or(runtime))
+}
+
 pub fn cache() -> PathBuf {
     if let Some(dir) = std::env::var_os("TERN_CACHE") {
         return PathBuf::from(dir);
