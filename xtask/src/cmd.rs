@@ -102,41 +102,44 @@ pub fn run(mut c: impl BorrowMut<Command>) -> Result {
     }
 }
 
-/// Runs with stdout and stderr passed through line by line, `seen(line)` called on each (in
-/// arrival order) so a caller can pick out test timings.
-pub fn run_watching(c: impl BorrowMut<Command>, seen: &mut dyn FnMut(&str)) -> Result {
-    watch(c, true, seen)
-}
-
-/// Like [`run_watching`] for cargo's `--message-format=json`: stdout lines go only to `seen`.
-pub fn run_watching_json(c: impl BorrowMut<Command>, seen: &mut dyn FnMut(&str)) -> Result {
+/// Runs with stdout and stderr merged into one pipe (so their lines keep the order they were
+/// written in) and passed through to stderr line by line, `seen(line)` called on each so a
+/// caller can pick out test timings.
+pub fn run_watching(c: Command, seen: &mut dyn FnMut(&str)) -> Result {
     watch(c, false, seen)
 }
 
-fn watch(mut c: impl BorrowMut<Command>, echo_stdout: bool, seen: &mut dyn FnMut(&str)) -> Result {
-    let c = c.borrow_mut();
-    let shown = show(c);
+/// Like [`run_watching`] for cargo's `--message-format=json`: the JSON lines go only to
+/// `seen`, cargo's own progress lines are shown.
+pub fn run_watching_json(c: Command, seen: &mut dyn FnMut(&str)) -> Result {
+    watch(c, true, seen)
+}
+
+fn watch(mut c: Command, json: bool, seen: &mut dyn FnMut(&str)) -> Result {
+    let shown = show(&c);
     eprintln!("    $ {shown}");
     let start = Instant::now();
+    let (reader, writer) = std::io::pipe().map_err(|e| format!("pipe: {e}"))?;
+    let writer2 = writer.try_clone().map_err(|e| format!("pipe: {e}"))?;
     let mut child = c
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(writer)
+        .stderr(writer2)
         .spawn()
         .map_err(|e| format!("cannot start `{shown}`: {e}"))?;
-    let (tx, rx) = std::sync::mpsc::channel::<(bool, String)>();
-    let out = child.stdout.take().map(|s| forward(s, false, tx.clone()));
-    let err = child.stderr.take().map(|s| forward(s, true, tx));
-    for (is_err, line) in rx {
-        if is_err {
+    // The command holds the parent's copies of the pipe's write end: without dropping them
+    // the reader would never see the end of the output.
+    drop(c);
+    let mut reader = BufReader::new(reader);
+    let mut buf = Vec::new();
+    while reader.read_until(b'\n', &mut buf).is_ok_and(|n| n > 0) {
+        let line = String::from_utf8_lossy(&buf);
+        let line = line.trim_end_matches(['\n', '\r']);
+        if !(json && line.starts_with("{\"reason\":")) {
             eprintln!("{line}");
-        } else if echo_stdout {
-            println!("{line}");
         }
-        seen(&line);
-    }
-    for t in [out, err].into_iter().flatten() {
-        let _ = t.join();
+        seen(line);
+        buf.clear();
     }
     let status = child
         .wait()
@@ -149,26 +152,6 @@ fn watch(mut c: impl BorrowMut<Command>, echo_stdout: bool, seen: &mut dyn FnMut
             human(start.elapsed())
         ))
     }
-}
-
-fn forward(
-    stream: impl std::io::Read + Send + 'static,
-    is_err: bool,
-    tx: std::sync::mpsc::Sender<(bool, String)>,
-) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stream);
-        let mut buf = Vec::new();
-        while reader.read_until(b'\n', &mut buf).is_ok_and(|n| n > 0) {
-            let line = String::from_utf8_lossy(&buf)
-                .trim_end_matches(['\n', '\r'])
-                .to_string();
-            if tx.send((is_err, line)).is_err() {
-                break;
-            }
-            buf.clear();
-        }
-    })
 }
 
 /// Runs quietly and returns trimmed stdout, or `None` if it could not run or failed.
