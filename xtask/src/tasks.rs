@@ -45,7 +45,7 @@ fn release_broker() -> Result<PathBuf> {
         "the broker with the page inside (cargo build --release -p tern-server)",
         "one `tern` binary serves MQTT and the page; copy it anywhere",
         (!tern.exists())
-            .then_some("first build: 2–4 min on 2 cores; after an edit: under a minute"),
+            .then_some("first build: 3–5 min on 2 cores; after an edit: about a minute"),
     );
     let mut build = cmd(
         "cargo",
@@ -138,7 +138,7 @@ pub fn test(opts: &TestOptions) -> Result {
     let s = step(
         "unit, integration and interop tests (real broker, mosquitto, paho, MQTT.js)",
         "",
-        Some("2–4 min"),
+        Some("about 1 min"),
     );
     let mut c = cargo(&["test", "--workspace", "--locked", "--no-fail-fast"]);
     lint.apply_wrapper(&mut c);
