@@ -1,6 +1,9 @@
 //! "No allocation for the payload on decode" (issue #2), counted by a real allocator: dhat
 //! wraps the system allocator for this test binary and counts every block. One test per
-//! binary, because the counter is process-wide.
+//! binary, because the counter is process-wide — and without libtest's harness
+//! (`harness = false` in Cargo.toml): libtest runs a test on a thread of its own while its
+//! main thread records the test in its bookkeeping, and on a busy machine those few
+//! allocations landed inside the measured window ("5 blocks for 1000 packets", one run in five).
 
 use bytes::BytesMut;
 use tern_codec::{
@@ -37,7 +40,11 @@ fn blocks_to_decode(buf: &mut BytesMut, version: Version) -> u64 {
     dhat::HeapStats::get().total_blocks - before
 }
 
-#[test]
+fn main() {
+    decoding_publish_allocates_nothing_per_packet();
+    println!("alloc: decoding PUBLISH allocates nothing per packet: ok");
+}
+
 fn decoding_publish_allocates_nothing_per_packet() {
     let _profiler = dhat::Profiler::builder().testing().build();
     let topic = TopicName::new("sensors/room1/temp").unwrap();

@@ -30,8 +30,9 @@ pub struct Config {
     pub tcp: SocketAddr,
     /// HTTP listener: WebSocket on `/mqtt`, web UI everywhere else.
     pub http: SocketAddr,
-    /// Directory with the built web UI (`index.html` + assets).
-    pub web_root: PathBuf,
+    /// Directory with a built web UI (`index.html` + assets) to serve instead of the one built
+    /// into the binary (development: `trunk serve`'s or `cargo xtask dist`'s `dist/`).
+    pub web_root: Option<PathBuf>,
     /// MQTT over TLS listener (conventionally port 8883); off unless set.
     pub tls: Option<SocketAddr>,
     /// HTTPS listener: the HTTP listener's routes over TLS (WebSocket as `wss://.../mqtt`);
@@ -158,7 +159,7 @@ impl Default for Config {
         Config {
             tcp: SocketAddr::from(([127, 0, 0, 1], 1883)),
             http: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            web_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../dist")),
+            web_root: None,
             tls: None,
             https: None,
             certfile: None,

@@ -9,6 +9,7 @@
 //! tcp.rs         TCP accept loop (max_connections semaphore, accept back-off)
 //! http/          axum Router: /mqtt WebSocket upgrade, /healthz, /metrics, web UI files;
 //!                Origin allow-list, per-connection limits and timeouts, Basic auth
+//! web_ui.rs      the web UI: built into the binary (build.rs embeds dist/) or --web-root DIR
 //! admin/         /api/v1: clients, sessions, subscriptions, retained; disconnect, discard
 //! metrics.rs     /metrics: Prometheus text exposition of the $SYS statistics
 //! tls/           certfile/keyfile/cafile (rustls, ring); mqtts and https accept loops
@@ -56,6 +57,7 @@ pub mod store;
 pub mod sys;
 mod tcp;
 pub mod tls;
+pub mod web_ui;
 pub mod ws;
 
 pub use config::Config;

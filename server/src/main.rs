@@ -45,7 +45,8 @@ struct Cli {
     /// PEM private key of the certificate (config key keyfile)
     #[arg(long, value_name = "FILE")]
     keyfile: Option<PathBuf>,
-    /// Directory with the built web UI [default: the workspace's dist/]
+    /// Serve the web UI from this directory (e.g. a `trunk serve` or `cargo xtask dist` build)
+    /// [default: the UI built into this binary]
     #[arg(long, value_name = "DIR")]
     web_root: Option<PathBuf>,
     /// TOML config file; keys use Mosquitto's option names (e.g. max_keepalive = 60)
@@ -87,12 +88,16 @@ async fn main() -> anyhow::Result<()> {
         config.keyfile = Some(file);
     }
     if let Some(dir) = cli.web_root {
-        config.web_root = dir;
+        config.web_root = Some(dir);
     }
 
     // Before binding: `max_connections = -1` is derived from the descriptor limit.
     let fds = tern_server::limits::raise_fd_limit();
     tracing::debug!(fds, "file-descriptor limit");
+    tracing::info!(
+        "{}",
+        tern_server::web_ui::describe(config.web_root.as_deref())
+    );
     let server = Server::bind(config).await?;
     let shutdown = shutdown_signal()?;
     let (tcp, http) = (server.tcp_addr(), server.http_addr());

@@ -11,6 +11,21 @@ pub fn root() -> PathBuf {
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
 
+/// The checkout `cargo xtask` was run in, when it is not the one this binary was built from.
+///
+/// Clones that share a `CARGO_TARGET_DIR` share `target/debug/xtask`, and cargo does not
+/// re-link it for a clone whose own build is still fresh: the other clone's xtask (its code,
+/// its paths) would run. `cargo run` sets `CARGO_MANIFEST_DIR` for the program it starts.
+pub fn foreign_checkout() -> Option<PathBuf> {
+    let runtime = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR")?);
+    let built = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let same = |a: &PathBuf, b: &PathBuf| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    (!same(&runtime, &built)).then(|| runtime.parent().map(PathBuf::from).unwrap_or(runtime))
+}
+
 pub fn cache() -> PathBuf {
     if let Some(dir) = std::env::var_os("TERN_CACHE") {
         return PathBuf::from(dir);
@@ -28,14 +43,32 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| cache().join("target"))
 }
 
-/// `cargo install --root` for Trunk and wasm-bindgen-cli.
+/// `cargo install --root` for Trunk and wasm-bindgen-cli (`cargo xtask serve` only).
 pub fn tools() -> PathBuf {
     cache().join("tools")
 }
 
-/// npm prefix holding binaryen (wasm-opt), MQTT.js and playwright-core.
+/// npm prefix holding the test peers: MQTT.js and playwright-core.
 pub fn node() -> PathBuf {
     cache().join("node")
+}
+
+/// npm prefix holding binaryen (wasm-opt), the one npm package building the page needs.
+pub fn node_build() -> PathBuf {
+    cache().join("node-build")
+}
+
+/// binaryen's wasm-opt (a node script running binaryen compiled to wasm).
+pub fn wasm_opt() -> PathBuf {
+    node_build()
+        .join("node_modules")
+        .join(".bin")
+        .join("wasm-opt")
+}
+
+/// Stamps recording what a slow check last ran on (see `wasm::check_debian_route`).
+pub fn stamps() -> PathBuf {
+    cache().join("stamps")
 }
 
 /// Python virtualenv holding paho-mqtt.
@@ -66,6 +99,7 @@ pub fn child_path() -> std::ffi::OsString {
         dirs.push(shim());
     }
     dirs.push(tools().join("bin"));
+    dirs.push(node_build().join("node_modules").join(".bin"));
     dirs.push(node().join("node_modules").join(".bin"));
     dirs.push(venv().join("bin"));
     if let Some(p) = std::env::var_os("PATH") {

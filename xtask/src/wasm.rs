@@ -4,15 +4,18 @@
 //!   not one of the registries these machines are promised, so it is tried with a time limit.
 //! * **Debian**: Debian's Rust 1.96 (`rustc-web` & co. from bookworm-security) building std from
 //!   source with `-Zbuild-std`. A `cargo` shim first on `PATH` sends only wasm32 commands there,
-//!   so Trunk and clippy use this route unchanged; native builds stay on rustup's toolchain.
+//!   so the web build, clippy and Trunk use this route unchanged; native builds stay on rustup's.
 //!
-//! `TERN_WASM_TOOLCHAIN=debian` forces the fallback (that is how `cargo xtask test` checks it).
+//! `TERN_WASM_TOOLCHAIN=debian` forces the fallback. `cargo xtask test` also proves the fallback
+//! on machines that took the rustup route ([`check_debian_route`]), when what it depends on has
+//! changed or the last proof is a week old, or always with `--debian-route`.
 
-use crate::cmd::{Result, cmd, output, run, step};
+use crate::cmd::{Result, cmd, output, run, skip, step};
 use crate::paths;
 use crate::setup::apt_install;
 use std::path::Path;
 use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub const TARGET: &str = "wasm32-unknown-unknown";
 const DEBIAN_PACKAGES: &[&str] = &[
@@ -23,6 +26,9 @@ const DEBIAN_PACKAGES: &[&str] = &[
     "rust-web-clippy",
     "lld-22",
 ];
+
+/// A passing Debian-route check is trusted this long when nothing it depends on changed.
+const DEBIAN_CHECK_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Route {
@@ -55,6 +61,10 @@ pub fn ensure() -> Result<Route> {
     };
     if route == Route::Debian {
         debian_toolchain()?;
+        skip(
+            "wasm32 standard library",
+            "Debian's Rust 1.96 builds it from source (-Zbuild-std) through the cargo shim",
+        );
     }
     paths::set_debian_route(route == Route::Debian);
     Ok(route)
@@ -67,12 +77,19 @@ fn rustup_target() -> Result {
         .join(TARGET)
         .exists()
     {
+        skip("wasm32 standard library", "rustup's target is installed");
         return Ok(());
     }
-    step(&format!("rustup target add {TARGET} (90 s limit)"));
+    let s = step(
+        &format!("rustup target add {TARGET}"),
+        "the page is Rust compiled to WebAssembly and needs the wasm32 standard library",
+        Some("seconds when rustup's server answers; given up after 90 s"),
+    );
     let mut c = Command::new("timeout");
     c.args(["90", "rustup", "target", "add", TARGET]);
-    run(c)
+    run(c)?;
+    s.done();
+    Ok(())
 }
 
 /// Debian's toolchain plus the shim; installs the packages when they are missing.
@@ -81,9 +98,13 @@ pub fn debian_toolchain() -> Result {
         .is_some_and(|v| v.starts_with("rustc 1.96"))
         && Path::new("/usr/lib/rustlib/src/rust/library").exists()
         && Path::new("/usr/bin/rust-lld").exists()
-        && Path::new("/usr/bin/cargo-clippy").exists();
+        && Path::new("/usr/bin/clippy-driver").exists();
     if !ready {
-        apt_install(DEBIAN_PACKAGES, &["-t", "bookworm-security"])?;
+        apt_install(
+            DEBIAN_PACKAGES,
+            &["-t", "bookworm-security"],
+            "Debian's Rust 1.96 with std sources builds the wasm32 std when rustup cannot",
+        )?;
     }
     write_shim()
 }
@@ -93,10 +114,14 @@ fn real_cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
+fn shim_script() -> String {
+    SHIM.replace("@REAL_CARGO@", &real_cargo())
+}
+
 fn write_shim() -> Result {
     let dir = paths::shim();
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let script = SHIM.replace("@REAL_CARGO@", &real_cargo());
+    let script = shim_script();
     let path = dir.join("cargo");
     if std::fs::read_to_string(&path).ok().as_deref() != Some(script.as_str()) {
         std::fs::write(&path, script).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -106,26 +131,125 @@ fn write_shim() -> Result {
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Checks the Debian route end to end even when rustup's works: the wasm crates build through
-/// the shim with Debian's compiler and a std built from source.
-pub fn check_debian_route() -> Result {
-    step("wasm32 fallback route: Debian Rust + -Zbuild-std (forced)");
+/// Proves the Debian route end to end when this machine took rustup's: the wasm crates,
+/// linted, through the shim with Debian's compiler and a std built from source.
+///
+/// It runs when `forced`, when the last pass is older than a week, or when something it
+/// depends on changed: Debian's compiler and cargo, the shim, Cargo.lock and the manifests of
+/// the wasm crates. The crates' sources are left out on purpose — the rustup build lints and
+/// builds every change, and Debian's 1.96 is newer than rustup's, so a source change that
+/// builds there builds here; what breaks this route is a toolchain, a dependency or the shim.
+/// CI proves it on every fresh cache (a new machine has no stamp) and at least weekly.
+pub fn check_debian_route(route: Route, forced: bool) -> Result {
+    const TITLE: &str = "wasm32 fallback route: Debian Rust + -Zbuild-std";
+    if route == Route::Debian {
+        skip(
+            TITLE,
+            "this machine builds the page through it, which proves it",
+        );
+        return Ok(());
+    }
     debian_toolchain()?;
+    let inputs = debian_route_inputs();
+    let stamp = paths::stamps().join("debian-route");
+    if !forced && let Some(age) = fresh_stamp(&stamp, &inputs) {
+        skip(
+            TITLE,
+            &format!(
+                "passed {} ago with the same toolchain, shim and Cargo.lock \
+                 (rerun with `cargo xtask test --debian-route`)",
+                crate::cmd::human(age)
+            ),
+        );
+        return Ok(());
+    }
+    let s = step(
+        TITLE,
+        "machines where rustup cannot download the wasm32 target build the page this way",
+        Some("1–4 min (std is compiled from source)"),
+    );
     let shim = paths::shim().join("cargo");
     let mut c = cmd(
         &shim,
         &[
-            "check",
+            "clippy",
             "-p",
             "tern-codec",
             "-p",
             "tern-web",
             "--target",
             TARGET,
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
         ],
     );
     c.current_dir(paths::root());
-    run(c)
+    run(c)?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    std::fs::create_dir_all(paths::stamps()).map_err(|e| e.to_string())?;
+    std::fs::write(&stamp, format!("{inputs:016x} {now}\n"))
+        .map_err(|e| format!("{}: {e}", stamp.display()))?;
+    s.done();
+    Ok(())
+}
+
+/// A fingerprint of what the Debian route depends on (see [`check_debian_route`]).
+fn debian_route_inputs() -> u64 {
+    let root = paths::root();
+    let mut h = Fnv::default();
+    for program in ["/usr/bin/rustc", "/usr/bin/cargo", "/usr/bin/clippy-driver"] {
+        h.add(
+            output(Command::new(program).arg("-vV"))
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+    }
+    h.add(shim_script().as_bytes());
+    for file in [
+        "Cargo.lock",
+        "Cargo.toml",
+        ".cargo/config.toml",
+        "codec/Cargo.toml",
+        "web/Cargo.toml",
+    ] {
+        h.add(file.as_bytes());
+        h.add(&std::fs::read(root.join(file)).unwrap_or_default());
+    }
+    h.0
+}
+
+/// How old the stamp is, if it records these inputs and is younger than the limit.
+fn fresh_stamp(stamp: &Path, inputs: &u64) -> Option<Duration> {
+    let text = std::fs::read_to_string(stamp).ok()?;
+    let (hash, when) = text.trim().split_once(' ')?;
+    if hash != format!("{inputs:016x}") {
+        return None;
+    }
+    let when = UNIX_EPOCH + Duration::from_secs(when.parse().ok()?);
+    let age = SystemTime::now().duration_since(when).ok()?;
+    (age < DEBIAN_CHECK_MAX_AGE).then_some(age)
+}
+
+/// FNV-1a, 64 bit: enough to notice a change.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn add(&mut self, bytes: &[u8]) {
+        for &b in bytes.iter().chain(&[0xff]) {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
 }
 
 const SHIM: &str = r#"#!/usr/bin/env bash
@@ -136,7 +260,10 @@ wasm=
 for a in "$@"; do case "$a" in *wasm32-unknown-unknown*) wasm=1 ;; esac; done
 if [ -z "$wasm" ]; then exec "@REAL_CARGO@" "$@"; fi
 export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1 CARGO=/usr/bin/cargo
-unset RUSTC_WRAPPER RUSTC_WORKSPACE_WRAPPER
+unset RUSTC_WRAPPER
+# xtask lints the web build with clippy-driver as the workspace wrapper: use Debian's, which
+# matches Debian's rustc.
+if [ -n "${RUSTC_WORKSPACE_WRAPPER:-}" ]; then export RUSTC_WORKSPACE_WRAPPER=/usr/bin/clippy-driver; fi
 args=()
 placed=
 for a in "$@"; do

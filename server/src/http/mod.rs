@@ -1,7 +1,7 @@
 //! The HTTP listener's routes: `GET /mqtt` upgrades to MQTT over WebSocket (section 6),
 //! `GET /healthz` answers "ok", `GET /metrics` is the Prometheus scrape endpoint
-//! (`metrics.rs`; always on, like `/healthz`), everything else serves the built web UI with an
-//! `index.html` fallback for client-side routes.
+//! (`metrics.rs`; always on, like `/healthz`), everything else serves the web UI (`web_ui.rs`:
+//! built into the binary, or `--web-root DIR`).
 //!
 //! `origin.rs` decides which pages may open the WebSocket; `serve.rs` serves each HTTP(S)
 //! connection with its slot and time bounds.
@@ -17,23 +17,23 @@ use std::sync::Arc;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
 use crate::broker::Broker;
 use crate::session::{self, SessionContext, Transport};
 use crate::shutdown::Shutdown;
-use crate::{metrics, ws};
+use crate::{metrics, web_ui, ws};
 
 /// What the HTTP handlers need.
 #[derive(Clone)]
 pub struct AppState {
     pub broker: Broker,
     pub shutdown: Shutdown,
-    pub web_root: Arc<PathBuf>,
+    /// `--web-root`; `None` serves the UI built into the binary.
+    pub web_root: Arc<Option<PathBuf>>,
     /// Which pages may open the WebSocket (`allowed_origins`).
     pub origins: Arc<origin::OriginPolicy>,
 }
@@ -42,17 +42,10 @@ pub struct AppState {
 /// legacy 3.1 clients offer.
 const SUBPROTOCOLS: [&str; 2] = ["mqtt", "mqttv3.1"];
 
-/// Shown at `/` when the web UI has not been built.
-const NOT_BUILT: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Tern</title></head>\
-<body><h1>Tern MQTT broker</h1><p>The web UI is not built. Build it with \
-<code>cargo xtask dist</code> (or point <code>--web-root</code> at a built UI).</p>\
-<p>MQTT over WebSocket is available at <code>/mqtt</code>.</p></body></html>";
-
 /// The router for the HTTP and HTTPS listeners, served per connection by `serve.rs` (or
 /// with `into_make_service_with_connect_info::<SocketAddr>()`).
 pub fn app(state: AppState) -> Router {
-    let spa = get(index_fallback).with_state(state.clone());
-    let files = ServeDir::new(state.web_root.as_path()).fallback(spa);
+    let files = web_ui::service(state.web_root.as_deref());
     let admin = crate::admin::router(state.broker.clone());
     Router::new()
         .route("/mqtt", get(mqtt_upgrade))
@@ -62,15 +55,6 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
         .merge(admin)
         .layer(TraceLayer::new_for_http())
-}
-
-/// Unknown paths get `index.html` so the UI's client-side routes work; without a built UI a
-/// short page says how to build it.
-async fn index_fallback(State(state): State<AppState>) -> Response {
-    match tokio::fs::read(state.web_root.join("index.html")).await {
-        Ok(body) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
-        Err(_) => Html(NOT_BUILT).into_response(),
-    }
 }
 
 /// The scrape: atomics only (`Broker::snapshot`), never the broker lock. With

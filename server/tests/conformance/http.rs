@@ -27,7 +27,7 @@ async fn tern_http_static_files_with_index_fallback() {
     std::fs::create_dir(dir.path().join("assets")).expect("mkdir");
     std::fs::write(dir.path().join("assets/style.css"), "body{}").expect("write");
     let root = dir.path().to_path_buf();
-    let broker = Broker::target_with(|c| c.web_root = root).await;
+    let broker = Broker::target_with(|c| c.web_root = Some(root)).await;
 
     let r = http::get(broker.http, "/").await;
     assert_eq!((r.status, r.body.as_str()), (200, "<h1>tern test ui</h1>"));
@@ -53,7 +53,7 @@ async fn tern_http_ui_not_built_page() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().to_path_buf();
-    let broker = Broker::target_with(|c| c.web_root = root).await;
+    let broker = Broker::target_with(|c| c.web_root = Some(root)).await;
     let body = http::get(broker.http, "/").await.body;
     assert!(body.contains("cargo xtask dist"), "{body:?}");
     assert_eq!(http::get(broker.http, "/healthz").await.status, 200);

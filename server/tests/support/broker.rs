@@ -90,7 +90,7 @@ impl Broker {
         let default_root = config.web_root.clone();
         adjust(&mut config);
         if config.web_root == default_root {
-            config.web_root = web_root.path().to_owned();
+            config.web_root = Some(web_root.path().to_owned());
         }
         let server = Server::bind(config.clone())
             .await
