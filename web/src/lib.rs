@@ -5,30 +5,36 @@
 //! * [`state`] — view state in plain Rust: messages, subscriptions, payload rendering.
 //! * [`settings`] — the connection form model, localStorage record and URL parameters.
 //! * [`ui`] — the reactive signals shared by the components.
-//! * [`components`] — the four panels and the status line.
+//! * [`model`] — the dashboard's models: topic tree, series, trace, `$SYS`, lesson, export.
+//! * [`components`] — the side panels, the status line and shared widgets (tabs …).
+//! * [`views`] — the tabs of the main area: Messages, Topics, Trace, Broker, Lesson.
 //!
 //! Everything except `browser`, `mqtt::socket`, `mqtt::client` and the components compiles
 //! and is tested natively (`cargo test -p tern-web`).
 
 pub mod browser;
 pub mod components;
+pub mod model;
 pub mod mqtt;
 pub mod settings;
 pub mod state;
 pub mod ui;
+pub mod views;
 
 use leptos::prelude::*;
 
 use components::connection::ConnectionPanel;
-use components::messages::MessagesPanel;
 use components::publish::PublishPanel;
 use components::status::StatusBar;
 use components::subscriptions::SubscriptionsPanel;
+use components::tabs::{TabPanel, Tabs};
 use mqtt::client::Client;
 use settings::{Settings, check_topic_filter, query, random_client_id};
 use state::messages::MessageLog;
 use state::subscriptions::{Subscriptions, random_color};
-use ui::Ui;
+use ui::{Ui, View};
+use views::messages::MessagesPanel;
+use views::trace::TraceView;
 
 /// Builds the initial state (page location → stored settings → URL parameters), provides
 /// it, and lays out the panels.
@@ -78,7 +84,24 @@ pub fn App() -> impl IntoView {
                 <SubscriptionsPanel />
                 <PublishPanel />
             </div>
-            <MessagesPanel />
+            <div class="views">
+                <Tabs />
+                <TabPanel view=View::Messages shown=Signal::derive(move || ui.tab.get() == View::Messages)>
+                    <MessagesPanel />
+                </TabPanel>
+                <TabPanel view=View::Topics shown=Signal::derive(move || ui.tab.get() == View::Topics)>
+                    <p class="empty">"Topic tree: coming in the next commits."</p>
+                </TabPanel>
+                <TabPanel view=View::Trace shown=Signal::derive(move || ui.tab.get() == View::Trace)>
+                    <TraceView />
+                </TabPanel>
+                <TabPanel view=View::Broker shown=Signal::derive(move || ui.tab.get() == View::Broker)>
+                    <p class="empty">"Broker statistics: coming in the next commits."</p>
+                </TabPanel>
+                <TabPanel view=View::Lesson shown=Signal::derive(move || ui.tab.get() == View::Lesson)>
+                    <p class="empty">"Guided lesson: coming in the next commits."</p>
+                </TabPanel>
+            </div>
         </main>
     }
 }

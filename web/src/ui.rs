@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::model::trace::TraceLog;
 use crate::settings::{FieldError, Settings};
 use crate::state::messages::MessageLog;
 use crate::state::subscriptions::Subscriptions;
@@ -26,6 +27,52 @@ impl Phase {
             Phase::Reconnecting => "reconnecting",
             Phase::Failed => "failed",
         }
+    }
+}
+
+/// The views of the main area, one tab each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum View {
+    Messages,
+    Topics,
+    Trace,
+    Broker,
+    Lesson,
+}
+
+impl View {
+    pub const ALL: [View; 5] = [
+        View::Messages,
+        View::Topics,
+        View::Trace,
+        View::Broker,
+        View::Lesson,
+    ];
+
+    /// The tab's name (the accessibility contract: tests find the tabs by it).
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Messages => "Messages",
+            View::Topics => "Topics",
+            View::Trace => "Trace",
+            View::Broker => "Broker",
+            View::Lesson => "Lesson",
+        }
+    }
+
+    /// Element id stem: `tab-topics`, `panel-topics`.
+    pub fn slug(self) -> &'static str {
+        match self {
+            View::Messages => "messages",
+            View::Topics => "topics",
+            View::Trace => "trace",
+            View::Broker => "broker",
+            View::Lesson => "lesson",
+        }
+    }
+
+    pub fn from_slug(s: &str) -> Option<View> {
+        View::ALL.into_iter().find(|v| v.slug() == s)
     }
 }
 
@@ -54,6 +101,10 @@ pub struct Ui {
     /// Written untracked as messages arrive; notified once per animation frame.
     pub log: RwSignal<MessageLog>,
     pub publish_note: RwSignal<Option<Note>>,
+    /// Every packet sent and received; written untracked, notified with the log.
+    pub trace: RwSignal<TraceLog>,
+    /// The view shown in the main area.
+    pub tab: RwSignal<View>,
     /// Local time zone, minutes to add to get UTC (`Date.getTimezoneOffset()`).
     pub tz_offset: i64,
 }
@@ -71,8 +122,17 @@ impl Ui {
             subs: RwSignal::new(subs),
             log: RwSignal::new(log),
             publish_note: RwSignal::new(None),
+            trace: RwSignal::new(TraceLog::default()),
+            tab: RwSignal::new(View::Messages),
             tz_offset,
         }
+    }
+
+    /// Tells the views that the live models (written untracked as packets arrive) changed;
+    /// called once per animation frame at most.
+    pub fn notify_live(&self) {
+        self.log.notify();
+        self.trace.notify();
     }
 
     pub fn set_status(&self, phase: Phase, text: impl Into<String>, countdown: Option<u64>) {

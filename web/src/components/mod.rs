@@ -1,14 +1,13 @@
-//! Thin views over [`crate::ui::Ui`]; the rules live in `state`, `settings` and `mqtt`.
+//! Shared widgets and the side panels, thin views over [`crate::ui::Ui`]; the rules live in
+//! `model`, `state`, `settings` and `mqtt`.
 
 pub mod connection;
 pub mod fields;
-pub mod message_props;
-pub mod message_row;
-pub mod messages;
 pub mod publish;
 pub mod publish_props;
 pub mod status;
 pub mod subscriptions;
+pub mod tabs;
 
 use leptos::prelude::*;
 

@@ -4,15 +4,17 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use bytes::Bytes;
 use gloo_timers::callback::{Interval, Timeout};
 use leptos::prelude::*;
-use tern_codec::{QoS, Version};
+use tern_codec::{Packet, QoS, Version};
 
 use super::{Inner, drop_later, on_tick, open_socket};
 use crate::browser::{self, now_ms};
 use crate::mqtt::backoff::seconds_left;
 use crate::mqtt::explain;
 use crate::mqtt::session::{Event, SessionError};
+use crate::mqtt::tap::{Direction, Tapped};
 use crate::settings::SubSetting;
 use crate::state::messages::Message;
 use crate::ui::{Note, Phase};
@@ -31,9 +33,27 @@ impl Inner {
     /// close event follows and is handled there.
     pub(super) fn flush(&mut self, now: u64) {
         let out = self.session.take_outgoing(now);
-        if let Some(socket) = &self.socket {
-            let _ = socket.send(&out);
+        let Some(socket) = &self.socket else {
+            return;
+        };
+        if let Ok(raw) = socket.send(&out) {
+            for (packet, bytes) in out.into_iter().zip(raw) {
+                self.tap(Direction::Sent, now, packet, bytes);
+            }
         }
+    }
+
+    /// Records a packet that crossed the socket in the protocol trace.
+    pub(super) fn tap(&self, dir: Direction, now: u64, packet: Packet, raw: Bytes) {
+        let tapped = Tapped {
+            dir,
+            at_ms: now,
+            version: self.session.version(),
+            packet,
+            raw,
+        };
+        self.ui.trace.update_untracked(|t| t.push(tapped));
+        self.schedule_frame();
     }
 
     pub(super) fn apply(&mut self, event: Event, now: u64) {
@@ -133,12 +153,12 @@ impl Inner {
         }
         let pending = self.frame_pending.clone();
         let last = self.last_render.clone();
-        let log = self.ui.log;
+        let ui = self.ui;
         let render = move || {
             request_animation_frame(move || {
                 pending.set(false);
                 last.set(now_ms());
-                log.notify();
+                ui.notify_live();
             });
         };
         let wait = (self.last_render.get() + MIN_RENDER_GAP_MS).saturating_sub(now_ms());

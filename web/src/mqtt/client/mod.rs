@@ -17,6 +17,7 @@ use crate::mqtt::explain;
 use crate::mqtt::options::MAX_PACKET_SIZE;
 use crate::mqtt::session::Session;
 use crate::mqtt::socket::{Socket, SocketEvent};
+use crate::mqtt::tap::Direction;
 use crate::settings::{Target, check_topic_name};
 use crate::ui::{Note, Phase, Ui};
 
@@ -279,8 +280,9 @@ fn on_socket_event(rc: &Rc<RefCell<Inner>>, generation: u32, ev: SocketEvent) {
                 None,
             );
         }
-        SocketEvent::Packet(p) => {
+        SocketEvent::Packet(p, raw) => {
             let now = now_ms();
+            inner.tap(Direction::Received, now, p.clone(), raw);
             match inner.session.handle(p, now) {
                 Ok(events) => {
                     for e in events {

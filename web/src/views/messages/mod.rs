@@ -3,8 +3,11 @@
 
 use leptos::prelude::*;
 
-use super::message_row::MessageRow;
+mod props;
+mod row;
+
 use crate::ui::Ui;
+use row::MessageRow;
 
 /// Rows rendered at first and added per "Show older" click. Only the DOM is windowed; the
 /// log keeps its full capacity.

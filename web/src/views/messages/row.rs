@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use super::message_props::MessageProps;
+use super::props::MessageProps;
 use crate::state::clock;
 use crate::state::messages::Message;
 use crate::state::payload::{self, Format};
