@@ -32,9 +32,7 @@ use mqtt::client::Client;
 use settings::{Settings, check_topic_filter, query, random_client_id};
 use state::messages::MessageLog;
 use state::subscriptions::{Subscriptions, random_color};
-use ui::{Ui, View};
-use views::messages::MessagesPanel;
-use views::trace::TraceView;
+use ui::Ui;
 
 /// Builds the initial state (page location → stored settings → URL parameters), provides
 /// it, and lays out the panels.
@@ -86,21 +84,7 @@ pub fn App() -> impl IntoView {
             </div>
             <div class="views">
                 <Tabs />
-                <TabPanel view=View::Messages shown=Signal::derive(move || ui.tab.get() == View::Messages)>
-                    <MessagesPanel />
-                </TabPanel>
-                <TabPanel view=View::Topics shown=Signal::derive(move || ui.tab.get() == View::Topics)>
-                    <p class="empty">"Topic tree: coming in the next commits."</p>
-                </TabPanel>
-                <TabPanel view=View::Trace shown=Signal::derive(move || ui.tab.get() == View::Trace)>
-                    <TraceView />
-                </TabPanel>
-                <TabPanel view=View::Broker shown=Signal::derive(move || ui.tab.get() == View::Broker)>
-                    <p class="empty">"Broker statistics: coming in the next commits."</p>
-                </TabPanel>
-                <TabPanel view=View::Lesson shown=Signal::derive(move || ui.tab.get() == View::Lesson)>
-                    <p class="empty">"Guided lesson: coming in the next commits."</p>
-                </TabPanel>
+                <TabPanel />
             </div>
         </main>
     }

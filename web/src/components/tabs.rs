@@ -1,6 +1,5 @@
-//! The view switcher: a WAI-ARIA tablist (arrow keys, Home and End move between tabs) and the
-//! panel wrapper. Only the active panel's content is mounted, so a hidden view costs nothing
-//! while messages flood in.
+//! The view switcher: a WAI-ARIA tablist (arrow keys, Home and End move between tabs) and
+//! the one panel that shows the selected view.
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -38,7 +37,7 @@ pub fn Tabs() -> impl IntoView {
                             type="button"
                             role="tab"
                             id=format!("tab-{}", v.slug())
-                            aria-controls=format!("panel-{}", v.slug())
+                            aria-controls="view-panel"
                             aria-selected=move || if selected() { "true" } else { "false" }
                             tabindex=move || if selected() { "0" } else { "-1" }
                             on:click=move |_| ui.tab.set(v)
@@ -52,23 +51,19 @@ pub fn Tabs() -> impl IntoView {
     }
 }
 
-/// A tab's panel; its children are built only while the tab is selected (or when `always`,
-/// as in presenter mode, which shows several views at once).
+/// The panel of the selected tab. Only its view is mounted, so a hidden view costs nothing
+/// while messages flood in.
 #[component]
-pub fn TabPanel(
-    view: View,
-    #[prop(into)] shown: Signal<bool>,
-    children: ChildrenFn,
-) -> impl IntoView {
+pub fn TabPanel() -> impl IntoView {
+    let ui = expect_context::<Ui>();
     view! {
         <div
             role="tabpanel"
-            id=format!("panel-{}", view.slug())
-            aria-labelledby=format!("tab-{}", view.slug())
-            class=format!("tabpanel {}", view.slug())
-            hidden=move || !shown.get()
+            id="view-panel"
+            aria-labelledby=move || format!("tab-{}", ui.tab.get().slug())
+            class="tabpanel"
         >
-            {move || shown.get().then(|| children())}
+            {move || crate::views::render(ui.tab.get())}
         </div>
     }
 }

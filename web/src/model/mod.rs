@@ -1,5 +1,9 @@
 //! The dashboard's models in plain Rust, tested natively; the views only render them.
 //!
 //! * [`trace`] — every packet sent and received, bounded, with fields in words
+//! * [`value`] — a small order-keeping JSON value (payloads, files, profiles)
+//! * [`html`] — escaped HTML for the rows and charts rebuilt many times a second
 
+pub mod html;
 pub mod trace;
+pub mod value;

@@ -2,3 +2,20 @@
 
 pub mod messages;
 pub mod trace;
+
+use leptos::prelude::*;
+
+use crate::ui::View;
+use messages::MessagesPanel;
+use trace::TraceView;
+
+/// The component of a view.
+pub fn render(v: View) -> AnyView {
+    match v {
+        View::Messages => view! { <MessagesPanel /> }.into_any(),
+        View::Trace => view! { <TraceView /> }.into_any(),
+        View::Topics | View::Broker | View::Lesson => {
+            view! { <p class="empty">"Coming in the next commits."</p> }.into_any()
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! [`fields`] lists every decoded field and property for the expanded row.
 
 pub mod fields;
+pub mod row;
 pub mod summary;
 
 use std::collections::VecDeque;

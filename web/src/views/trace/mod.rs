@@ -2,13 +2,14 @@
 //! the left, broker on the right, one arrow per packet), newest at the bottom. Only a window
 //! of the trace is rendered; the log itself is bounded ([`crate::model::trace`]).
 
-mod row;
+use std::collections::HashSet;
 
 use leptos::html;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
+use crate::model::trace::row::row_html;
 use crate::ui::Ui;
-use row::TraceRow;
 
 /// Rows rendered at once; Older / Newer move the window.
 const PAGE: usize = 100;
@@ -17,6 +18,24 @@ const PAGE: usize = 100;
 pub fn TraceView() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let hide_pings = RwSignal::new(false);
+    let open = RwSignal::new(HashSet::<u64>::new());
+    let tz = ui.tz_offset;
+    // One click handler for every row's "Fields" button (the rows are HTML strings).
+    let on_click = move |ev: web_sys::MouseEvent| {
+        let seq = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|el| el.closest("button[data-seq]").ok().flatten())
+            .and_then(|b| b.get_attribute("data-seq"))
+            .and_then(|s| s.parse::<u64>().ok());
+        if let Some(seq) = seq {
+            open.update(|o| {
+                if !o.remove(&seq) {
+                    o.insert(seq);
+                }
+            });
+        }
+    };
     // `None` follows the newest packets; `Some(seq)` holds a window ending at `seq`.
     let until = RwSignal::new(None::<u64>);
     let page = Memo::new(move |_| {
@@ -84,7 +103,7 @@ pub fn TraceView() -> impl IntoView {
                 </button>
             </div>
             <div class="trace-scroll" node_ref=scroller>
-                <div role="table" aria-label="Protocol trace" class="trace" aria-rowcount=move || page.with(|p| p.older + p.rows.len() + p.newer + 1)>
+                <div role="table" aria-label="Protocol trace" class="trace" on:click=on_click>
                     <div role="row" class="trace-row head">
                         <span role="columnheader">"#"</span>
                         <span role="columnheader">"Time"</span>
@@ -98,7 +117,22 @@ pub fn TraceView() -> impl IntoView {
                         <span role="columnheader">"Size"</span>
                         <span role="columnheader">"About"</span>
                     </div>
-                    <For each=move || page.get().rows key=|e| e.seq children=move |e| view! { <TraceRow entry=e /> } />
+                    <For
+                        each=move || page.get().rows
+                        key=|e| e.seq
+                        children=move |e| {
+                            let seq = e.seq;
+                            let is_open = move || open.with(|o| o.contains(&seq));
+                            view! {
+                                <div
+                                    role="row"
+                                    class=format!("trace-row {}", e.tapped.dir.word())
+                                    class:open=is_open
+                                    inner_html=move || row_html(&e, tz, is_open())
+                                ></div>
+                            }
+                        }
+                    />
                 </div>
                 <Show when=move || ui.trace.with(|t| t.is_empty())>
                     <p class="empty">"No packets yet. Connect, and every packet the page sends or receives appears here."</p>
