@@ -87,3 +87,15 @@ pub fn tz_offset_minutes() -> i64 {
     let m = js_sys::Date::new_0().get_timezone_offset() as i64;
     m
 }
+
+/// Moves keyboard focus to the element with this id, if it exists.
+pub fn focus(id: &str) {
+    use wasm_bindgen::JsCast;
+    if let Some(el) = window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = el.focus();
+    }
+}

@@ -25,6 +25,7 @@ use leptos::prelude::*;
 
 use components::connection::ConnectionPanel;
 use components::publish::PublishPanel;
+use components::rate::RateMeterView;
 use components::status::StatusBar;
 use components::subscriptions::SubscriptionsPanel;
 use components::tabs::{TabPanel, Tabs};
@@ -70,10 +71,14 @@ pub fn App() -> impl IntoView {
     if auto_connect {
         client.connect();
     }
+    // One clock for ages, rates and the meter: a tick a second, whatever the traffic.
+    ui.now.set(browser::now_ms());
+    gloo_timers::callback::Interval::new(1_000, move || ui.now.set(browser::now_ms())).forget();
 
     view! {
         <header class="top">
             <h1>"Tern " <span class="tagline">"MQTT dashboard"</span></h1>
+            <RateMeterView />
             <StatusBar />
         </header>
         <main class="layout">

@@ -3,7 +3,10 @@
 
 use leptos::prelude::*;
 
+use crate::model::chart::Charts;
+use crate::model::rate::RateMeter;
 use crate::model::trace::TraceLog;
+use crate::model::tree::TopicTree;
 use crate::settings::{FieldError, Settings};
 use crate::state::messages::MessageLog;
 use crate::state::subscriptions::Subscriptions;
@@ -103,6 +106,16 @@ pub struct Ui {
     pub publish_note: RwSignal<Option<Note>>,
     /// Every packet sent and received; written untracked, notified with the log.
     pub trace: RwSignal<TraceLog>,
+    /// Every topic seen, as a tree; written untracked, notified with the log.
+    pub tree: RwSignal<TopicTree>,
+    /// The chosen numeric series.
+    pub charts: RwSignal<Charts>,
+    /// Messages received per second (the header meter).
+    pub rate: RwSignal<RateMeter>,
+    /// The time, updated every second: ages and rates are read against it.
+    pub now: RwSignal<u64>,
+    /// The Publish form's topic (other views fill it in: "Publish to this topic").
+    pub publish_topic: RwSignal<String>,
     /// The view shown in the main area.
     pub tab: RwSignal<View>,
     /// Local time zone, minutes to add to get UTC (`Date.getTimezoneOffset()`).
@@ -112,6 +125,7 @@ pub struct Ui {
 impl Ui {
     pub fn new(settings: Settings, subs: Subscriptions, log: MessageLog, tz_offset: i64) -> Ui {
         Ui {
+            publish_topic: RwSignal::new(settings.publish_topic.clone()),
             settings: RwSignal::new(settings),
             field_errors: RwSignal::new(Vec::new()),
             status: RwSignal::new(Status {
@@ -123,6 +137,10 @@ impl Ui {
             log: RwSignal::new(log),
             publish_note: RwSignal::new(None),
             trace: RwSignal::new(TraceLog::default()),
+            tree: RwSignal::new(TopicTree::default()),
+            charts: RwSignal::new(Charts::default()),
+            rate: RwSignal::new(RateMeter::default()),
+            now: RwSignal::new(0),
             tab: RwSignal::new(View::Messages),
             tz_offset,
         }
@@ -133,6 +151,8 @@ impl Ui {
     pub fn notify_live(&self) {
         self.log.notify();
         self.trace.notify();
+        self.tree.notify();
+        self.charts.notify();
     }
 
     pub fn set_status(&self, phase: Phase, text: impl Into<String>, countdown: Option<u64>) {

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::client;
+use super::{client, text};
 use crate::ui::{Phase, Ui};
 
 #[component]
@@ -10,11 +10,11 @@ pub fn StatusBar() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let phase = move || ui.status.with(|s| s.phase);
     view! {
-        <div class=move || format!("status {}", phase().word())>
+        <div class=text(move || format!("status {}", phase().word()))>
             <p role="status" aria-label="Connection status" aria-live="polite" aria-atomic="true">
-                <strong class="phase">{move || phase().word()}</strong>
+                <strong class="phase">{text(move || phase().word().to_owned())}</strong>
                 " "
-                <span class="status-text">{move || ui.status.with(|s| s.text.clone())}</span>
+                <span class="status-text">{text(move || ui.status.with(|s| s.text.clone()))}</span>
                 {move || {
                     ui.status
                         .with(|s| s.countdown)

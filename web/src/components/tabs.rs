@@ -2,9 +2,10 @@
 //! the one panel that shows the selected view.
 
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 use web_sys::KeyboardEvent;
 
+use super::text;
+use crate::browser;
 use crate::ui::{Ui, View};
 
 #[component]
@@ -24,7 +25,7 @@ pub fn Tabs() -> impl IntoView {
         ev.prevent_default();
         let v = View::ALL[next];
         ui.tab.set(v);
-        focus(&format!("tab-{}", v.slug()));
+        browser::focus(&format!("tab-{}", v.slug()));
     };
     view! {
         <div role="tablist" aria-label="Views" class="tabs" on:keydown=on_key>
@@ -38,8 +39,8 @@ pub fn Tabs() -> impl IntoView {
                             role="tab"
                             id=format!("tab-{}", v.slug())
                             aria-controls="view-panel"
-                            aria-selected=move || if selected() { "true" } else { "false" }
-                            tabindex=move || if selected() { "0" } else { "-1" }
+                            aria-selected=text(move || selected().to_string())
+                            tabindex=text(move || if selected() { "0".into() } else { "-1".into() })
                             on:click=move |_| ui.tab.set(v)
                         >
                             {v.name()}
@@ -60,20 +61,10 @@ pub fn TabPanel() -> impl IntoView {
         <div
             role="tabpanel"
             id="view-panel"
-            aria-labelledby=move || format!("tab-{}", ui.tab.get().slug())
+            aria-labelledby=text(move || format!("tab-{}", ui.tab.get().slug()))
             class="tabpanel"
         >
             {move || crate::views::render(ui.tab.get())}
         </div>
-    }
-}
-
-fn focus(id: &str) {
-    if let Some(el) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(id))
-        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-    {
-        let _ = el.focus();
     }
 }

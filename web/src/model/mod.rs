@@ -4,6 +4,12 @@
 //! * [`value`] — a small order-keeping JSON value (payloads, files, profiles)
 //! * [`html`] — escaped HTML for the rows and charts rebuilt many times a second
 
+pub mod chart;
+pub mod diff;
 pub mod html;
+pub mod num;
+pub mod rate;
+pub mod series;
 pub mod trace;
+pub mod tree;
 pub mod value;

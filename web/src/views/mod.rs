@@ -1,12 +1,14 @@
 //! The tabs of the main area, one folder per view, each a thin component over one model.
 
 pub mod messages;
+pub mod topics;
 pub mod trace;
 
 use leptos::prelude::*;
 
 use crate::ui::View;
 use messages::MessagesPanel;
+use topics::TopicsView;
 use trace::TraceView;
 
 /// The component of a view.
@@ -14,7 +16,8 @@ pub fn render(v: View) -> AnyView {
     match v {
         View::Messages => view! { <MessagesPanel /> }.into_any(),
         View::Trace => view! { <TraceView /> }.into_any(),
-        View::Topics | View::Broker | View::Lesson => {
+        View::Topics => view! { <TopicsView /> }.into_any(),
+        View::Broker | View::Lesson => {
             view! { <p class="empty">"Coming in the next commits."</p> }.into_any()
         }
     }

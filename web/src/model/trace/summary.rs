@@ -6,10 +6,7 @@ use std::fmt::Write;
 use tern_codec::{ConnectReturnCode, Packet, QoS, ReasonCode, Version};
 
 use crate::mqtt::tap::Tapped;
-use crate::state::payload;
-
-/// Payload characters shown in a row; the expanded row shows everything.
-const PREVIEW_CHARS: usize = 40;
+use crate::state::payload::preview;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
@@ -61,7 +58,7 @@ pub fn summarize(t: &Tapped) -> Summary {
             if p.retain {
                 flags.push_str(" RETAIN");
             }
-            let detail = format!("{} · {}", p.topic, preview(&p.payload));
+            let detail = format!("{} · {}", p.topic, preview(&p.payload, 40));
             (p.qos_pid.pid().map(|x| x.get()), flags, None, detail)
         }
         Packet::PubAck(r) | Packet::PubRec(r) | Packet::PubRel(r) | Packet::PubComp(r) => (
@@ -159,34 +156,6 @@ pub fn suback_reason(r: ReasonCode, v: Version) -> String {
     }
 }
 
-/// The start of a payload on one line: text as it is, binary as hex.
-pub fn preview(bytes: &[u8]) -> String {
-    if bytes.is_empty() {
-        return "(empty)".into();
-    }
-    let text = match std::str::from_utf8(bytes) {
-        Ok(s) => s.replace(['\n', '\r', '\t'], " "),
-        Err(_) => {
-            let shown = &bytes[..bytes.len().min(PREVIEW_CHARS / 3)];
-            let hex: Vec<String> = shown.iter().map(|b| format!("{b:02x}")).collect();
-            let more = if shown.len() < bytes.len() {
-                " …"
-            } else {
-                ""
-            };
-            return format!(
-                "hex {}{more} ({})",
-                hex.join(" "),
-                payload::human_size(bytes.len())
-            );
-        }
-    };
-    match text.char_indices().nth(PREVIEW_CHARS) {
-        Some((i, _)) => format!("{} …", &text[..i]),
-        None => text,
-    }
-}
-
 /// `QoS 2` from a number, for the detail lines.
 pub fn qos_words(q: QoS) -> String {
     format!("QoS {}", q as u8)
@@ -276,13 +245,5 @@ mod tests {
         assert_eq!(sum(Packet::Subscribe(sub)).detail, "a/# (QoS 1)");
         assert_eq!(sum(Packet::PingReq).name, "PINGREQ");
         assert_eq!(sum(Packet::PingResp).name, "PINGRESP");
-    }
-
-    #[test]
-    fn previews_are_short_and_binary_is_hex() {
-        assert_eq!(preview(b""), "(empty)");
-        assert_eq!(preview(&[0xff, 0x00]), "hex ff 00 (2 B)");
-        let long = "x".repeat(100);
-        assert_eq!(preview(long.as_bytes()).chars().count(), PREVIEW_CHARS + 2);
     }
 }

@@ -106,7 +106,19 @@ impl Inner {
                 );
             }
             Event::Message(p) => {
-                let color = ui.subs.with_untracked(|s| s.color_for(&p.topic));
+                let (color, filter) = ui
+                    .subs
+                    .with_untracked(|s| {
+                        s.matching(&p.topic)
+                            .map(|x| (Some(x.color.clone()), Some(x.filter.to_string())))
+                    })
+                    .unwrap_or_default();
+                ui.tree.update_untracked(|t| {
+                    t.insert(&p.topic, &p.payload, p.qos_pid.qos(), p.retain, now);
+                });
+                ui.charts
+                    .update_untracked(|c| c.offer(&p.topic, &p.payload, now));
+                ui.rate.update_untracked(|r| r.hit(now));
                 let m = Message {
                     id: 0,
                     at_ms: now,
@@ -116,6 +128,7 @@ impl Inner {
                     dup: p.dup,
                     payload: p.payload,
                     color,
+                    filter,
                     properties: p.properties,
                 };
                 ui.log.update_untracked(|l| l.push(m));

@@ -6,30 +6,26 @@ use leptos::prelude::*;
 mod props;
 mod row;
 
+use crate::components::{flag, text};
 use crate::ui::Ui;
 use row::MessageRow;
 
-/// Rows rendered at first and added per "Show older" click. Only the DOM is windowed; the
-/// log keeps its full capacity.
+/// Rows on one page. Older / Newer move between pages, so the DOM never holds more than
+/// this many rows, however far back the list is read.
 const PAGE: usize = 50;
 
 #[component]
 pub fn MessagesPanel() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let selected = move || ui.subs.with(|s| s.selected().map(|x| x.filter.clone()));
-    let window = RwSignal::new(PAGE);
-    let visible = move || {
+    // `None` follows the newest messages; `Some(id)` holds a page starting at that message.
+    let from = RwSignal::new(None::<u64>);
+    let page = Memo::new(move |_| {
         let only = selected();
-        let limit = window.get();
-        ui.log.with(|l| l.visible(only.as_ref(), limit))
-    };
-    let hidden = move || {
-        let only = selected();
-        ui.log
-            .with(|l| l.count_matching(only.as_ref()))
-            .saturating_sub(window.get())
-    };
-    let summary = move || {
+        let start = from.get();
+        ui.log.with(|l| l.page(only.as_ref(), start, PAGE))
+    });
+    let summary = text(move || {
         ui.log.with(|l| {
             let mut s = format!("{} kept (newest {})", l.len(), l.capacity());
             if l.dropped() > 0 {
@@ -37,6 +33,23 @@ pub fn MessagesPanel() -> impl IntoView {
             }
             s
         })
+    });
+    let older = move |_| {
+        if let Some(last) = page.with_untracked(|p| p.rows.last().map(|m| m.id)) {
+            from.set(Some(last.saturating_sub(1)));
+        }
+    };
+    let newer = move |_| {
+        let first = page.with_untracked(|p| p.rows.first().map(|m| m.id));
+        let only = selected();
+        let next = first.and_then(|id| {
+            ui.log.with_untracked(|l| {
+                let p = l.page(only.as_ref(), None, usize::MAX);
+                let i = p.rows.iter().position(|m| m.id == id)?;
+                (i >= PAGE).then(|| p.rows[i - PAGE].id)
+            })
+        });
+        from.set(next);
     };
     let limit = RwSignal::new(ui.log.with_untracked(|l| l.capacity().to_string()));
 
@@ -65,7 +78,7 @@ pub fn MessagesPanel() -> impl IntoView {
                         ui.log.update(|l| if l.is_paused() { l.resume() } else { l.pause() })
                     }
                 >
-                    {move || {
+                    {text(move || {
                         ui.log.with(|l| {
                             if l.is_paused() {
                                 format!("Resume ({} new)", l.arrived_while_paused())
@@ -73,7 +86,7 @@ pub fn MessagesPanel() -> impl IntoView {
                                 "Pause".to_owned()
                             }
                         })
-                    }}
+                    })}
                 </button>
                 <button type="button" on:click=move |_| ui.log.update(|l| l.clear())>
                     "Clear"
@@ -86,7 +99,7 @@ pub fn MessagesPanel() -> impl IntoView {
                         type="number"
                         min="1"
                         max="100000"
-                        prop:value=limit
+                        prop:value=text(move || limit.get())
                         on:change=move |ev| {
                             let v = event_target_value(&ev);
                             if let Ok(n) = v.trim().parse::<usize>() {
@@ -103,13 +116,19 @@ pub fn MessagesPanel() -> impl IntoView {
                 <p class="empty">"No messages yet. Subscribe to a topic filter to see messages here."</p>
             </Show>
             <ol class="message-list" aria-label="Messages" tabindex="0">
-                <For each=visible key=|m| m.id children=move |m| view! { <MessageRow msg=m /> } />
+                <For each=move || page.get().rows key=|m| m.id children=move |m| view! { <MessageRow msg=m /> } />
             </ol>
-            <Show when=move || { hidden() != 0 }>
-                <button type="button" class="more" on:click=move |_| window.update(|w| *w += PAGE)>
-                    {move || format!("Show older messages ({} more)", hidden())}
+            <div class="pager">
+                <button type="button" prop:disabled=flag(move || page.with(|p| p.newer == 0)) on:click=newer>
+                    {text(move || format!("Newer messages ({})", page.with(|p| p.newer)))}
                 </button>
-            </Show>
+                <button type="button" prop:disabled=flag(move || page.with(|p| p.older == 0)) on:click=older>
+                    {text(move || format!("Older messages ({})", page.with(|p| p.older)))}
+                </button>
+                <button type="button" prop:disabled=flag(move || from.get().is_none()) on:click=move |_| from.set(None)>
+                    "Newest"
+                </button>
+            </div>
         </section>
     }
 }

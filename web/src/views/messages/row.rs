@@ -7,6 +7,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 
 use super::props::MessageProps;
+use crate::components::text;
 use crate::state::clock;
 use crate::state::messages::Message;
 use crate::state::payload::{self, Format};
@@ -31,13 +32,13 @@ pub fn MessageRow(msg: Arc<Message>) -> impl IntoView {
     let body = Arc::new(rendered.body);
     let shown = {
         let body = body.clone();
-        move || {
+        text(move || {
             if expanded.get() {
                 body.to_string()
             } else {
                 preview.clone().unwrap_or_else(|| body.to_string())
             }
-        }
+        })
     };
     let empty = msg.payload.is_empty();
     let color = msg.color.clone().unwrap_or_else(|| "transparent".into());
@@ -49,6 +50,7 @@ pub fn MessageRow(msg: Arc<Message>) -> impl IntoView {
             <div class="meta">
                 <time>{clock(msg.at_ms, ui.tz_offset)}</time>
                 <span class="topic">{msg.topic.clone()}</span>
+                {msg.filter.clone().map(|f| view! { <span class="via">"via " <code>{f}</code></span> })}
                 <span class="badge">{format!("QoS {}", msg.qos as u8)}</span>
                 {msg.retain.then(|| view! { <span class="badge flag">"retained"</span> })}
                 {msg.dup.then(|| view! { <span class="badge flag">"DUP"</span> })}
@@ -66,10 +68,10 @@ pub fn MessageRow(msg: Arc<Message>) -> impl IntoView {
                     <button
                         type="button"
                         class="small"
-                        aria-expanded=move || if expanded.get() { "true" } else { "false" }
+                        aria-expanded=text(move || expanded.get().to_string())
                         on:click=move |_| expanded.update(|e| *e = !*e)
                     >
-                        {move || if expanded.get() { "Collapse".to_owned() } else { format!("Show all ({lines} lines)") }}
+                        {text(move || if expanded.get() { "Collapse".to_owned() } else { format!("Show all ({lines} lines)") })}
                     </button>
                 }
             })}

@@ -8,6 +8,7 @@ use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::components::{flag, text};
 use crate::model::trace::row::row_html;
 use crate::ui::Ui;
 
@@ -43,7 +44,7 @@ pub fn TraceView() -> impl IntoView {
         let end = until.get();
         ui.trace.with(|t| t.page(hide, end, PAGE))
     });
-    let summary = move || {
+    let summary = text(move || {
         ui.trace.with(|t| {
             let mut s = format!("{} packets", t.len());
             if t.dropped() > 0 {
@@ -51,7 +52,7 @@ pub fn TraceView() -> impl IntoView {
             }
             s
         })
-    };
+    });
     let scroller = NodeRef::<html::Div>::new();
     // Following the newest: keep the end of the sequence in view.
     Effect::new(move |_| {
@@ -93,7 +94,7 @@ pub fn TraceView() -> impl IntoView {
                     <input
                         id="trace-hide-pings"
                         type="checkbox"
-                        prop:checked=hide_pings
+                        prop:checked=flag(move || hide_pings.get())
                         on:change=move |ev| hide_pings.set(event_target_checked(&ev))
                     />
                     <label for="trace-hide-pings">"Hide pings"</label>
@@ -127,8 +128,8 @@ pub fn TraceView() -> impl IntoView {
                                 <div
                                     role="row"
                                     class=format!("trace-row {}", e.tapped.dir.word())
-                                    class:open=is_open
-                                    inner_html=move || row_html(&e, tz, is_open())
+                                    class:open=flag(is_open)
+                                    inner_html=text(move || row_html(&e, tz, is_open()))
                                 ></div>
                             }
                         }
@@ -139,13 +140,13 @@ pub fn TraceView() -> impl IntoView {
                 </Show>
             </div>
             <div class="pager">
-                <button type="button" prop:disabled=move || page.with(|p| p.older == 0) on:click=older>
-                    {move || format!("Older ({})", page.with(|p| p.older))}
+                <button type="button" prop:disabled=flag(move || page.with(|p| p.older == 0)) on:click=older>
+                    {text(move || format!("Older ({})", page.with(|p| p.older)))}
                 </button>
-                <button type="button" prop:disabled=move || page.with(|p| p.newer == 0) on:click=newer>
-                    {move || format!("Newer ({})", page.with(|p| p.newer))}
+                <button type="button" prop:disabled=flag(move || page.with(|p| p.newer == 0)) on:click=newer>
+                    {text(move || format!("Newer ({})", page.with(|p| p.newer)))}
                 </button>
-                <button type="button" prop:disabled=move || until.get().is_none() on:click=move |_| until.set(None)>
+                <button type="button" prop:disabled=flag(move || until.get().is_none()) on:click=move |_| until.set(None)>
                     "Follow newest"
                 </button>
             </div>
