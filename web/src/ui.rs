@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::model::chart::Charts;
 use crate::model::rate::RateMeter;
+use crate::model::sys::SysStats;
 use crate::model::trace::TraceLog;
 use crate::model::tree::TopicTree;
 use crate::settings::{FieldError, Settings};
@@ -110,6 +111,8 @@ pub struct Ui {
     pub tree: RwSignal<TopicTree>,
     /// The chosen numeric series.
     pub charts: RwSignal<Charts>,
+    /// `$SYS/broker/#` as received (the Broker view).
+    pub sys: RwSignal<SysStats>,
     /// Messages received per second (the header meter).
     pub rate: RwSignal<RateMeter>,
     /// The time, updated every second: ages and rates are read against it.
@@ -140,6 +143,7 @@ impl Ui {
             tree: RwSignal::new(TopicTree::default()),
             charts: RwSignal::new(Charts::default()),
             rate: RwSignal::new(RateMeter::default()),
+            sys: RwSignal::new(SysStats::default()),
             now: RwSignal::new(0),
             tab: RwSignal::new(View::Messages),
             tz_offset,
@@ -153,6 +157,7 @@ impl Ui {
         self.trace.notify();
         self.tree.notify();
         self.charts.notify();
+        self.sys.notify();
     }
 
     pub fn set_status(&self, phase: Phase, text: impl Into<String>, countdown: Option<u64>) {

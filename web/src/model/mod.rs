@@ -10,6 +10,7 @@ pub mod html;
 pub mod num;
 pub mod rate;
 pub mod series;
+pub mod sys;
 pub mod trace;
 pub mod tree;
 pub mod value;

@@ -1,5 +1,6 @@
 //! The tabs of the main area, one folder per view, each a thin component over one model.
 
+pub mod broker;
 pub mod messages;
 pub mod topics;
 pub mod trace;
@@ -7,6 +8,7 @@ pub mod trace;
 use leptos::prelude::*;
 
 use crate::ui::View;
+use broker::BrokerView;
 use messages::MessagesPanel;
 use topics::TopicsView;
 use trace::TraceView;
@@ -17,8 +19,7 @@ pub fn render(v: View) -> AnyView {
         View::Messages => view! { <MessagesPanel /> }.into_any(),
         View::Trace => view! { <TraceView /> }.into_any(),
         View::Topics => view! { <TopicsView /> }.into_any(),
-        View::Broker | View::Lesson => {
-            view! { <p class="empty">"Coming in the next commits."</p> }.into_any()
-        }
+        View::Broker => view! { <BrokerView /> }.into_any(),
+        View::Lesson => view! { <p class="empty">"Coming in the next commits."</p> }.into_any(),
     }
 }

@@ -11,6 +11,8 @@ use tern_codec::{Packet, QoS, Version};
 
 use super::{Inner, drop_later, on_tick, open_socket};
 use crate::browser::{self, now_ms};
+use crate::model::sys;
+use crate::model::trace::summary::words;
 use crate::mqtt::backoff::seconds_left;
 use crate::mqtt::explain;
 use crate::mqtt::session::{Event, SessionError};
@@ -85,6 +87,7 @@ impl Inner {
                     .unwrap_or_default();
                 self.session.unsubscribe(unsubscribe);
                 self.request_subscriptions();
+                self.session.subscribe(self.internal.clone());
                 if let Some(id) = &assigned_client_id {
                     ui.settings.update(|s| s.client_id.clone_from(id));
                 }
@@ -113,6 +116,16 @@ impl Inner {
                             .map(|x| (Some(x.color.clone()), Some(x.filter.to_string())))
                     })
                     .unwrap_or_default();
+                if p.topic.starts_with("$SYS/broker/") {
+                    ui.sys
+                        .update_untracked(|s| s.offer(&p.topic, &p.payload, now));
+                }
+                // Messages only the page's own subscriptions asked for stay out of the
+                // list and the tree.
+                if filter.is_none() && self.internal.iter().any(|(f, _)| f.matches(&p.topic)) {
+                    self.schedule_frame();
+                    return;
+                }
                 ui.tree.update_untracked(|t| {
                     t.insert(&p.topic, &p.payload, p.qos_pid.qos(), p.retain, now);
                 });
@@ -147,6 +160,14 @@ impl Inner {
             })),
             Event::SubAck { filters, results } => {
                 ui.subs.update(|s| s.on_suback(&filters, &results));
+                for (f, r) in filters.iter().zip(&results) {
+                    if f.as_str() == sys::FILTER {
+                        ui.sys.update(|s| match r {
+                            Ok(_) => s.subscribed(now),
+                            Err(code) => s.refused(words(*code)),
+                        });
+                    }
+                }
             }
             Event::UnsubAck { .. } => {}
             Event::Abandoned { count } => ui.publish_note.set(Some(Note {

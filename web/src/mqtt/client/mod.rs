@@ -51,6 +51,10 @@ struct Inner {
     countdown: Option<Interval>,
     frame_pending: Rc<Cell<bool>>,
     last_render: Rc<Cell<u64>>,
+    /// The page's own subscriptions (the Broker view's `$SYS`, the lesson's experiments):
+    /// not in the Subscriptions list, requested again on every connection, and their
+    /// messages stay out of the message list and the tree.
+    internal: Vec<(TopicFilter, QoS)>,
 }
 
 /// Timers and sockets may be replaced from inside their own callbacks; dropping them a
@@ -79,6 +83,7 @@ impl Client {
                 countdown: None,
                 frame_pending: Rc::new(Cell::new(false)),
                 last_render: Rc::new(Cell::new(0)),
+                internal: Vec::new(),
             })),
         }
     }
@@ -191,6 +196,35 @@ impl Client {
             inner.request_subscriptions();
             inner.flush(now_ms());
         }
+    }
+
+    /// Subscribes for the page itself (see `Inner::internal`); repeated calls are no-ops.
+    pub fn subscribe_internal(&self, filter: TopicFilter, qos: QoS) {
+        let mut inner = self.inner.borrow_mut();
+        if inner.internal.iter().any(|(f, _)| *f == filter) {
+            return;
+        }
+        inner.internal.push((filter.clone(), qos));
+        if inner.session.is_connected() {
+            inner.session.subscribe(vec![(filter, qos)]);
+            inner.flush(now_ms());
+        }
+    }
+
+    /// Ends a subscription made with [`Client::subscribe_internal`].
+    pub fn unsubscribe_internal(&self, filter: &TopicFilter) {
+        let mut inner = self.inner.borrow_mut();
+        let before = inner.internal.len();
+        inner.internal.retain(|(f, _)| f != filter);
+        if inner.internal.len() != before && inner.session.is_connected() {
+            inner.session.unsubscribe(vec![filter.clone()]);
+            inner.flush(now_ms());
+        }
+    }
+
+    /// Whether the connection is up (CONNACK accepted).
+    pub fn is_connected(&self) -> bool {
+        self.inner.borrow().session.is_connected()
     }
 
     pub fn unsubscribe(&self, id: u64) {
