@@ -24,6 +24,7 @@ pub mod views;
 use leptos::prelude::*;
 
 use components::connection::ConnectionPanel;
+use components::presenter::{PresenterButton, PresenterViews};
 use components::publish::PublishPanel;
 use components::rate::RateMeterView;
 use components::status::StatusBar;
@@ -62,7 +63,7 @@ pub fn App() -> impl IntoView {
             subs.add(f, s.qos, color);
         }
     }
-    let log = MessageLog::new(settings.max_messages.trim().parse().unwrap_or_default());
+    let log = MessageLog::new(settings.capacity());
     let auto_connect = settings.auto_connect;
     let ui = Ui::new(settings, subs, log, browser::tz_offset_minutes());
     let client = Client::new(ui, page.https);
@@ -80,6 +81,7 @@ pub fn App() -> impl IntoView {
             <h1>"Tern " <span class="tagline">"MQTT dashboard"</span></h1>
             <RateMeterView />
             <StatusBar />
+            <PresenterButton />
         </header>
         <main class="layout">
             <div class="side">
@@ -87,10 +89,12 @@ pub fn App() -> impl IntoView {
                 <SubscriptionsPanel />
                 <PublishPanel />
             </div>
-            <div class="views">
-                <Tabs />
-                <TabPanel />
-            </div>
+            <Show
+                when=move || ui.presenter.get()
+                fallback=|| view! { <div class="views"><Tabs /><TabPanel /></div> }
+            >
+                <PresenterViews />
+            </Show>
         </main>
     }
 }

@@ -117,6 +117,12 @@ pub struct Ui {
     pub rate: RwSignal<RateMeter>,
     /// The time, updated every second: ages and rates are read against it.
     pub now: RwSignal<u64>,
+    /// Messages on the lesson's topics (topic, payload, retain, time), newest last, bounded.
+    pub lesson_inbox: RwSignal<Vec<(String, bytes::Bytes, bool, u64)>>,
+    /// Presenter mode: large type, high contrast, the chosen views side by side.
+    pub presenter: RwSignal<bool>,
+    /// The views presenter mode shows.
+    pub presenter_views: RwSignal<Vec<View>>,
     /// The Publish form's topic (other views fill it in: "Publish to this topic").
     pub publish_topic: RwSignal<String>,
     /// The view shown in the main area.
@@ -146,6 +152,9 @@ impl Ui {
             sys: RwSignal::new(SysStats::default()),
             now: RwSignal::new(0),
             tab: RwSignal::new(View::Messages),
+            presenter: RwSignal::new(false),
+            lesson_inbox: RwSignal::new(Vec::new()),
+            presenter_views: RwSignal::new(vec![View::Messages, View::Trace]),
             tz_offset,
         }
     }

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use tern_codec::Version;
 
 use super::fields::{check_field, qos_field, text_field};
+use super::profiles::ProfilesPanel;
 use super::{client, flag, text};
 use crate::browser;
 use crate::settings::{parse_version, random_client_id, version_str};
@@ -105,6 +106,7 @@ pub fn ConnectionPanel() -> impl IntoView {
                         "Disconnect"
                     </button>
                 </div>
+                <ProfilesPanel />
                 <details class="share">
                     <summary>"Share link"</summary>
                     <div class="field">

@@ -2,7 +2,10 @@
 //! `model`, `state`, `settings` and `mqtt`.
 
 pub mod connection;
+pub mod export;
 pub mod fields;
+pub mod presenter;
+pub mod profiles;
 pub mod publish;
 pub mod publish_props;
 pub mod rate;

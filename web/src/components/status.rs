@@ -18,7 +18,9 @@ pub fn StatusBar() -> impl IntoView {
                 {move || {
                     ui.status
                         .with(|s| s.countdown)
-                        .map(|n| view! { " " <span class="countdown">{format!("Reconnecting in {n} s…")}</span> })
+                        // A timer with its own aria-live="off": the seconds ticking down must
+                        // not make the whole status be read out again every second.
+                        .map(|n| view! { " " <span class="countdown" role="timer" aria-live="off">{format!("Reconnecting in {n} s…")}</span> })
                 }}
             </p>
             <Show when=move || phase() == Phase::Reconnecting>

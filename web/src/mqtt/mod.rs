@@ -11,6 +11,7 @@
 pub mod backoff;
 pub mod client;
 pub mod explain;
+pub mod helper;
 pub mod options;
 pub mod session;
 pub mod socket;

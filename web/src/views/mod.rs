@@ -1,6 +1,7 @@
 //! The tabs of the main area, one folder per view, each a thin component over one model.
 
 pub mod broker;
+pub mod lesson;
 pub mod messages;
 pub mod topics;
 pub mod trace;
@@ -9,6 +10,7 @@ use leptos::prelude::*;
 
 use crate::ui::View;
 use broker::BrokerView;
+use lesson::LessonView;
 use messages::MessagesPanel;
 use topics::TopicsView;
 use trace::TraceView;
@@ -20,6 +22,6 @@ pub fn render(v: View) -> AnyView {
         View::Trace => view! { <TraceView /> }.into_any(),
         View::Topics => view! { <TopicsView /> }.into_any(),
         View::Broker => view! { <BrokerView /> }.into_any(),
-        View::Lesson => view! { <p class="empty">"Coming in the next commits."</p> }.into_any(),
+        View::Lesson => view! { <LessonView /> }.into_any(),
     }
 }

@@ -120,6 +120,14 @@ impl Inner {
                     ui.sys
                         .update_untracked(|s| s.offer(&p.topic, &p.payload, now));
                 }
+                if p.topic.starts_with("tern-lesson/") {
+                    ui.lesson_inbox.update(|b| {
+                        b.push((p.topic.to_string(), p.payload.clone(), p.retain, now));
+                        if b.len() > 200 {
+                            b.remove(0);
+                        }
+                    });
+                }
                 // Messages only the page's own subscriptions asked for stay out of the
                 // list and the tree.
                 if filter.is_none() && self.internal.iter().any(|(f, _)| f.matches(&p.topic)) {

@@ -9,7 +9,7 @@ use std::rc::{Rc, Weak};
 use bytes::Bytes;
 use gloo_timers::callback::{Interval, Timeout};
 use leptos::prelude::*;
-use tern_codec::{DecodeConfig, Props, PublishProperties, QoS, TopicFilter};
+use tern_codec::{DecodeConfig, Props, PublishProperties, QoS, TopicFilter, TopicName};
 
 use crate::browser::{self, now_ms};
 use crate::mqtt::backoff::Backoff;
@@ -220,6 +220,29 @@ impl Client {
             inner.session.unsubscribe(vec![filter.clone()]);
             inner.flush(now_ms());
         }
+    }
+
+    /// Publishes for the page itself (the lesson, replay): no note under the Publish form.
+    pub fn publish_quiet(
+        &self,
+        topic: TopicName,
+        payload: Bytes,
+        qos: QoS,
+        retain: bool,
+        properties: Props<PublishProperties>,
+    ) -> Result<(), String> {
+        let mut inner = self.inner.borrow_mut();
+        inner
+            .session
+            .publish_with(topic, payload, qos, retain, properties)
+            .map_err(|e| explain::publish_error(&e))?;
+        inner.flush(now_ms());
+        Ok(())
+    }
+
+    /// The validated connection settings (for a helper connection to the same broker).
+    pub fn target(&self) -> Option<Target> {
+        self.inner.borrow().target.clone()
     }
 
     /// Whether the connection is up (CONNACK accepted).

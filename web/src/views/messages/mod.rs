@@ -1,14 +1,17 @@
 //! The Messages panel: toolbar (count, dropped, filter, Pause, Clear, limit) and the list,
 //! newest first. The list re-renders once per animation frame at most (see the client).
 
-use leptos::prelude::*;
-
-mod props;
 mod row;
 
+use std::collections::HashSet;
+
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::components::export::{ExportControls, ReplayControls, What};
 use crate::components::{flag, text};
 use crate::ui::Ui;
-use row::MessageRow;
+use row::row_html;
 
 /// Rows on one page. Older / Newer move between pages, so the DOM never holds more than
 /// this many rows, however far back the list is read.
@@ -34,6 +37,23 @@ pub fn MessagesPanel() -> impl IntoView {
             s
         })
     });
+    let tz = ui.tz_offset;
+    let expanded = RwSignal::new(HashSet::<u64>::new());
+    // "Show all" / "Collapse" of every row (the rows are HTML strings).
+    let on_click = move |ev: web_sys::MouseEvent| {
+        let id = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|e| e.get_attribute("data-msg"))
+            .and_then(|s| s.parse::<u64>().ok());
+        if let Some(id) = id {
+            expanded.update(|e| {
+                if !e.remove(&id) {
+                    e.insert(id);
+                }
+            });
+        }
+    };
     let older = move |_| {
         if let Some(last) = page.with_untracked(|p| p.rows.last().map(|m| m.id)) {
             from.set(Some(last.saturating_sub(1)));
@@ -91,6 +111,7 @@ pub fn MessagesPanel() -> impl IntoView {
                 <button type="button" on:click=move |_| ui.log.update(|l| l.clear())>
                     "Clear"
                 </button>
+                <ExportControls what=What::Messages />
                 <span class="keep">
                     <label class="inline" for="keep-newest">"Keep newest"</label>
                     <input
@@ -115,8 +136,23 @@ pub fn MessagesPanel() -> impl IntoView {
             <Show when=move || ui.log.with(|l| l.is_empty())>
                 <p class="empty">"No messages yet. Subscribe to a topic filter to see messages here."</p>
             </Show>
-            <ol class="message-list" aria-label="Messages" tabindex="0">
-                <For each=move || page.get().rows key=|m| m.id children=move |m| view! { <MessageRow msg=m /> } />
+            <ReplayControls />
+            <ol class="message-list" aria-label="Messages" tabindex="0" on:click=on_click>
+                <For
+                    each=move || page.get().rows
+                    key=|m| m.id
+                    children=move |m| {
+                        let id = m.id;
+                        let color = m.color.clone().unwrap_or_else(|| "transparent".into());
+                        view! {
+                            <li
+                                class="message"
+                                style:border-left-color=color
+                                inner_html=text(move || row_html(&m, tz, expanded.with(|e| e.contains(&id))))
+                            ></li>
+                        }
+                    }
+                />
             </ol>
             <div class="pager">
                 <button type="button" prop:disabled=flag(move || page.with(|p| p.newer == 0)) on:click=newer>

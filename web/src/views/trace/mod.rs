@@ -8,6 +8,7 @@ use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::components::export::{ExportControls, What};
 use crate::components::{flag, text};
 use crate::model::trace::row::row_html;
 use crate::ui::Ui;
@@ -102,6 +103,7 @@ pub fn TraceView() -> impl IntoView {
                 <button type="button" on:click=move |_| ui.trace.update(|t| t.clear())>
                     "Clear trace"
                 </button>
+                <ExportControls what=What::Trace />
             </div>
             <div class="trace-scroll" node_ref=scroller>
                 <div role="table" aria-label="Protocol trace" class="trace" on:click=on_click>
