@@ -83,7 +83,7 @@ pub fn PresenterChoice() -> impl IntoView {
         .map(|v| {
             let checked = ui.presenter_views.with_untracked(|vs| vs.contains(v));
             format!(
-                r#"<span class="check"><input type="checkbox" id="pv-{s}" value="{s}"{c}><label for="pv-{s}">{n}</label></span>"#,
+                r#"<span class="check"><input type="checkbox" id="pv-{s}" value="{s}"{c}><label for="pv-{s}">{n} view</label></span>"#,
                 s = v.slug(),
                 n = v.name(),
                 c = if checked { " checked" } else { "" }

@@ -84,39 +84,40 @@ pub fn wildcards(runs: &[(&str, Vec<String>)]) -> Outcome {
     out(ok, text.trim_end().to_owned())
 }
 
-/// Step 3: per QoS, the packets of its flow as seen in the trace (type and whether the page
-/// sent it).
+/// Step 3: per QoS, the packets seen in the trace while it ran (type, and whether the page
+/// sent it). They are split into the page's own publish flow and the broker's delivery of
+/// the message back to the page's subscription, which interleave on the wire.
 pub fn qos(flows: &[(u8, Vec<(&str, bool)>)]) -> Outcome {
     const EXPECTED: [&[&str]; 3] = [
         &["PUBLISH"],
         &["PUBLISH", "PUBACK"],
         &["PUBLISH", "PUBREC", "PUBREL", "PUBCOMP"],
     ];
+    let arrow = |t: &str, sent: bool| format!("{t} {}", if sent { "→" } else { "←" });
     let mut ok = true;
     let mut text = String::new();
     for (q, packets) in flows {
-        let sent: Vec<&str> = packets.iter().filter(|p| p.1).map(|p| p.0).collect();
-        let words: Vec<String> = packets
-            .iter()
-            .map(|(t, out)| format!("{t} {}", if *out { "→" } else { "←" }))
-            .collect();
-        // Our half of the flow: what the page sent plus what answered it.
-        let ours: Vec<&str> = packets
-            .iter()
-            .map(|p| p.0)
-            .filter(|t| EXPECTED[usize::from(*q)].contains(t))
-            .collect();
-        let good =
-            sent.first() == Some(&"PUBLISH") && ours.len() >= EXPECTED[usize::from(*q)].len();
-        ok &= good;
+        // Which flow a packet belongs to follows from its type and direction: the page's
+        // publish is PUBLISH →, PUBACK ←, PUBREC ←, PUBREL →, PUBCOMP ←.
+        let (ours, back): (Vec<&(&str, bool)>, Vec<&(&str, bool)>) = packets.iter().partition(|(t, sent)| {
+            matches!((*t, *sent), ("PUBLISH", true) | ("PUBACK", false) | ("PUBREC", false) | ("PUBREL", true) | ("PUBCOMP", false))
+        });
+        let names: Vec<&str> = ours.iter().map(|p| p.0).collect();
+        ok &= names == EXPECTED[usize::from(*q)];
+        let ours: Vec<String> = ours.iter().map(|(t, s)| arrow(t, *s)).collect();
+        let back: Vec<String> = back.iter().map(|(t, s)| arrow(t, *s)).collect();
         let meaning = match q {
             0 => "fire and forget: no acknowledgement",
             1 => "PUBACK confirms it; until then the sender would resend (duplicates possible)",
             _ => "PUBREC, PUBREL, PUBCOMP: two round trips so it is delivered exactly once",
         };
-        text.push_str(&format!("QoS {q}: {} — {meaning}.\n", words.join(", ")));
+        text.push_str(&format!(
+            "QoS {q}: {} — {meaning}. The delivery back to the page: {}.\n",
+            ours.join(", "),
+            if back.is_empty() { "none".into() } else { back.join(", ") }
+        ));
     }
-    text.push_str("Each message also came back to the page, subscribed at QoS 2: the broker delivers at the lower of the publish and subscription QoS.");
+    text.push_str("The page's subscription is at QoS 2, so each message comes back at the QoS it was published with: the broker delivers at the lower of the two.");
     out(ok, text)
 }
 
