@@ -98,3 +98,13 @@ pub fn App() -> impl IntoView {
         </main>
     }
 }
+
+/// Bytes of wasm linear memory, where the models (log, tree, trace) live: the flood
+/// benchmark reads it (`window.wasmBindings.memory_bytes()`) next to the JS heap.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn memory_bytes() -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let b = (core::arch::wasm32::memory_size(0) * 65_536) as f64;
+    b
+}

@@ -99,9 +99,17 @@ pub fn qos(flows: &[(u8, Vec<(&str, bool)>)]) -> Outcome {
     for (q, packets) in flows {
         // Which flow a packet belongs to follows from its type and direction: the page's
         // publish is PUBLISH →, PUBACK ←, PUBREC ←, PUBREL →, PUBCOMP ←.
-        let (ours, back): (Vec<&(&str, bool)>, Vec<&(&str, bool)>) = packets.iter().partition(|(t, sent)| {
-            matches!((*t, *sent), ("PUBLISH", true) | ("PUBACK", false) | ("PUBREC", false) | ("PUBREL", true) | ("PUBCOMP", false))
-        });
+        let (ours, back): (Vec<&(&str, bool)>, Vec<&(&str, bool)>) =
+            packets.iter().partition(|(t, sent)| {
+                matches!(
+                    (*t, *sent),
+                    ("PUBLISH", true)
+                        | ("PUBACK", false)
+                        | ("PUBREC", false)
+                        | ("PUBREL", true)
+                        | ("PUBCOMP", false)
+                )
+            });
         let names: Vec<&str> = ours.iter().map(|p| p.0).collect();
         ok &= names == EXPECTED[usize::from(*q)];
         let ours: Vec<String> = ours.iter().map(|(t, s)| arrow(t, *s)).collect();
@@ -114,7 +122,11 @@ pub fn qos(flows: &[(u8, Vec<(&str, bool)>)]) -> Outcome {
         text.push_str(&format!(
             "QoS {q}: {} — {meaning}. The delivery back to the page: {}.\n",
             ours.join(", "),
-            if back.is_empty() { "none".into() } else { back.join(", ") }
+            if back.is_empty() {
+                "none".into()
+            } else {
+                back.join(", ")
+            }
         ));
     }
     text.push_str("The page's subscription is at QoS 2, so each message comes back at the QoS it was published with: the broker delivers at the lower of the two.");

@@ -14,7 +14,7 @@ use crate::model::trace::row::row_html;
 use crate::ui::Ui;
 
 /// Rows rendered at once; Older / Newer move the window.
-const PAGE: usize = 100;
+const PAGE: usize = 60;
 
 #[component]
 pub fn TraceView() -> impl IntoView {
@@ -22,10 +22,13 @@ pub fn TraceView() -> impl IntoView {
     let hide_pings = RwSignal::new(false);
     let open = RwSignal::new(HashSet::<u64>::new());
     let tz = ui.tz_offset;
-    // One click handler for every row's "Fields" button (the rows are HTML strings).
-    let on_click = move |ev: web_sys::MouseEvent| {
-        let seq = ev
-            .target()
+    // `None` follows the newest packets; `Some(seq)` holds a window ending at `seq`.
+    let until = RwSignal::new(None::<u64>);
+    // One handler for every row's "Fields" button (the rows are one HTML string, rebuilt
+    // as packets arrive): on mousedown, so a rebuild between press and release cannot
+    // swallow the click, and on Enter / Space for the keyboard.
+    let toggle = move |target: Option<web_sys::EventTarget>| {
+        let seq = target
             .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
             .and_then(|el| el.closest("button[data-seq]").ok().flatten())
             .and_then(|b| b.get_attribute("data-seq"))
@@ -36,14 +39,43 @@ pub fn TraceView() -> impl IntoView {
                     o.insert(seq);
                 }
             });
+            true
+        } else {
+            false
         }
     };
-    // `None` follows the newest packets; `Some(seq)` holds a window ending at `seq`.
-    let until = RwSignal::new(None::<u64>);
+    let on_press = move |ev: web_sys::MouseEvent| {
+        if ev.button() == 0 {
+            toggle(ev.target());
+        }
+    };
+    let on_key = move |ev: web_sys::KeyboardEvent| {
+        if matches!(ev.key().as_str(), "Enter" | " ") && toggle(ev.target()) {
+            ev.prevent_default();
+        }
+    };
     let page = Memo::new(move |_| {
         let hide = hide_pings.get();
         let end = until.get();
         ui.trace.with(|t| t.page(hide, end, PAGE))
+    });
+    let rows = text(move || {
+        open.with(|o| {
+            page.with(|p| {
+                p.rows
+                    .iter()
+                    .map(|e| {
+                        let is_open = o.contains(&e.seq);
+                        format!(
+                            r#"<div role="row" class="trace-row {}{}">{}</div>"#,
+                            e.tapped.dir.word(),
+                            if is_open { " open" } else { "" },
+                            row_html(e, tz, is_open)
+                        )
+                    })
+                    .collect::<String>()
+            })
+        })
     });
     let summary = text(move || {
         ui.trace.with(|t| {
@@ -106,7 +138,7 @@ pub fn TraceView() -> impl IntoView {
                 <ExportControls what=What::Trace />
             </div>
             <div class="trace-scroll" node_ref=scroller>
-                <div role="table" aria-label="Protocol trace" class="trace" on:click=on_click>
+                <div role="table" aria-label="Protocol trace" class="trace" on:mousedown=on_press on:keydown=on_key>
                     <div role="row" class="trace-row head">
                         <span role="columnheader">"#"</span>
                         <span role="columnheader">"Time"</span>
@@ -120,22 +152,7 @@ pub fn TraceView() -> impl IntoView {
                         <span role="columnheader">"Size"</span>
                         <span role="columnheader">"About"</span>
                     </div>
-                    <For
-                        each=move || page.get().rows
-                        key=|e| e.seq
-                        children=move |e| {
-                            let seq = e.seq;
-                            let is_open = move || open.with(|o| o.contains(&seq));
-                            view! {
-                                <div
-                                    role="row"
-                                    class=format!("trace-row {}", e.tapped.dir.word())
-                                    class:open=flag(is_open)
-                                    inner_html=text(move || row_html(&e, tz, is_open()))
-                                ></div>
-                            }
-                        }
-                    />
+                    <div class="trace-rows" inner_html=rows></div>
                 </div>
                 <Show when=move || ui.trace.with(|t| t.is_empty())>
                     <p class="empty">"No packets yet. Connect, and every packet the page sends or receives appears here."</p>
