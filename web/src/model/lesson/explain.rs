@@ -99,17 +99,17 @@ pub fn qos(flows: &[(u8, Vec<(&str, bool)>)]) -> Outcome {
     for (q, packets) in flows {
         // Which flow a packet belongs to follows from its type and direction: the page's
         // publish is PUBLISH →, PUBACK ←, PUBREC ←, PUBREL →, PUBCOMP ←.
-        let (ours, back): (Vec<&(&str, bool)>, Vec<&(&str, bool)>) =
-            packets.iter().partition(|(t, sent)| {
-                matches!(
-                    (*t, *sent),
-                    ("PUBLISH", true)
-                        | ("PUBACK", false)
-                        | ("PUBREC", false)
-                        | ("PUBREL", true)
-                        | ("PUBCOMP", false)
-                )
-            });
+        type Seen<'a> = Vec<&'a (&'a str, bool)>;
+        let (ours, back): (Seen, Seen) = packets.iter().partition(|(t, sent)| {
+            matches!(
+                (*t, *sent),
+                ("PUBLISH", true)
+                    | ("PUBACK", false)
+                    | ("PUBREC", false)
+                    | ("PUBREL", true)
+                    | ("PUBCOMP", false)
+            )
+        });
         let names: Vec<&str> = ours.iter().map(|p| p.0).collect();
         ok &= names == EXPECTED[usize::from(*q)];
         let ours: Vec<String> = ours.iter().map(|(t, s)| arrow(t, *s)).collect();
