@@ -3,13 +3,20 @@
 // the main thread takes to answer a probe — and whether every message arrived.
 //
 //   TERN_BIN=… TERN_DIST=dist NODE_PATH=~/.cache/tern/node/node_modules node web/e2e/flood.mjs
-//   (env RATE=2000 SECONDS=10 PAYLOAD=json|text)
+//   (env RATE=2000 SECONDS=10 PAYLOAD=json|text TOPICS=10 VIEW=Messages|Topics|Trace)
+//
+// TOPICS spreads the messages over that many topics (flood/b<k>/s<i>, 100 per branch); VIEW
+// is the tab shown during the flood. Memory: the JS heap and the wasm linear memory (where
+// the log, the topic tree and the trace live).
 
 import { startBroker, launchBrowser, connect, subscribe, peer } from './harness.mjs';
 
 const RATE = Number(process.env.RATE ?? 2000);
 const SECONDS = Number(process.env.SECONDS ?? 10);
 const PAYLOAD = process.env.PAYLOAD ?? 'json';
+const TOPICS = Number(process.env.TOPICS ?? 10);
+const VIEW = process.env.VIEW ?? 'Messages';
+const topicOf = (n) => (TOPICS <= 10 ? `flood/sensor${n % TOPICS}` : `flood/b${Math.floor((n % TOPICS) / 100)}/s${n % TOPICS}`);
 
 const pct = (xs, p) => {
   if (xs.length === 0) return 0;
@@ -26,6 +33,7 @@ try {
   const page = await browser.page(broker.url);
   await connect(page);
   await subscribe(page, 'flood/#');
+  await page.getByRole('tab', { name: VIEW, exact: true }).click();
 
   await page.evaluate(() => {
     const perf = { frames: [], longtasks: [], stop: false };
@@ -55,7 +63,7 @@ try {
           PAYLOAD === 'json'
             ? JSON.stringify({ seq: sent, t: Date.now(), temp: 20 + (sent % 50) / 10, ok: sent % 2 === 0 })
             : `message ${sent}`;
-        publisher.publish(`flood/sensor${sent % 10}`, body, { qos: 0 });
+        publisher.publish(topicOf(sent), body, { qos: 0 });
         sent++;
       }
       if (sent >= RATE * SECONDS) {
@@ -78,6 +86,8 @@ try {
   const floodMs = Date.now() - start;
 
   // A person's action during the aftermath: Pause must answer promptly.
+  const topicsSeen = await page.evaluate(() => document.querySelector('.topics-panel .summary')?.textContent ?? null);
+  await page.getByRole('tab', { name: 'Messages', exact: true }).click();
   const clickStart = performance.now();
   await page.getByRole('button', { name: 'Pause' }).click();
   await page.getByRole('button', { name: /^Resume/ }).waitFor();
@@ -103,6 +113,7 @@ try {
       frames: window.__perf.frames,
       longtasks: window.__perf.longtasks,
       heapMB: performance.memory ? performance.memory.usedJSHeapSize / 1048576 : null,
+      wasmMB: window.wasmBindings?.memory_bytes ? window.wasmBindings.memory_bytes() / 1048576 : null,
       domNodes: document.getElementsByTagName('*').length,
     };
   });
@@ -126,6 +137,10 @@ try {
     pause_click_ms: Math.round(pauseMs),
     dom_nodes_after: perf.domNodes,
     js_heap_mb_after: perf.heapMB && round(perf.heapMB),
+    wasm_memory_mb_after: perf.wasmMB && round(perf.wasmMB),
+    topics: TOPICS,
+    view_during_flood: VIEW,
+    topic_tree_summary: topicsSeen,
     page_errors: browser.errors,
   };
   console.log(JSON.stringify(result, null, 2));

@@ -7,6 +7,7 @@ const SETTINGS_KEY: &str = "tern-web.settings";
 /// Client ids live in sessionStorage: a reload keeps the id (and so a persistent session),
 /// while a second tab gets its own id instead of taking the first tab's session over.
 const CLIENT_ID_KEY: &str = "tern-web.client-id";
+const PROFILES_KEY: &str = "tern-web.profiles";
 
 fn window() -> Option<web_sys::Window> {
     web_sys::window()
@@ -86,4 +87,63 @@ pub fn tz_offset_minutes() -> i64 {
     #[allow(clippy::cast_possible_truncation)] // whole minutes, within ±14 h
     let m = js_sys::Date::new_0().get_timezone_offset() as i64;
     m
+}
+
+/// Moves keyboard focus to the element with this id, if it exists.
+pub fn focus(id: &str) {
+    use wasm_bindgen::JsCast;
+    if let Some(el) = window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = el.focus();
+    }
+}
+
+/// Offers `content` as a file download named `name`.
+pub fn download(name: &str, mime: &str, content: &str) {
+    use wasm_bindgen::JsCast;
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(content));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    if let Some(a) = window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.create_element("a").ok())
+        .and_then(|e| e.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+    {
+        a.set_href(&url);
+        a.set_download(name);
+        a.click();
+    }
+    let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+/// The text of the first file chosen in a file input.
+pub async fn read_file(input: &web_sys::HtmlInputElement) -> Result<String, String> {
+    let file = input
+        .files()
+        .and_then(|f| f.get(0))
+        .ok_or("Choose a file first.")?;
+    let text = wasm_bindgen_futures::JsFuture::from(file.text())
+        .await
+        .map_err(|_| "The file could not be read.".to_owned())?;
+    text.as_string()
+        .ok_or_else(|| "The file is not text.".to_owned())
+}
+
+pub fn load_profiles() -> Option<String> {
+    local()?.get_item(PROFILES_KEY).ok().flatten()
+}
+
+pub fn save_profiles(json: &str) {
+    if let Some(s) = local() {
+        let _ = s.set_item(PROFILES_KEY, json);
+    }
 }

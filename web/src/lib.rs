@@ -5,25 +5,31 @@
 //! * [`state`] — view state in plain Rust: messages, subscriptions, payload rendering.
 //! * [`settings`] — the connection form model, localStorage record and URL parameters.
 //! * [`ui`] — the reactive signals shared by the components.
-//! * [`components`] — the four panels and the status line.
+//! * [`model`] — the dashboard's models: topic tree, series, trace, `$SYS`, lesson, export.
+//! * [`components`] — the side panels, the status line and shared widgets (tabs …).
+//! * [`views`] — the tabs of the main area: Messages, Topics, Trace, Broker, Lesson.
 //!
 //! Everything except `browser`, `mqtt::socket`, `mqtt::client` and the components compiles
 //! and is tested natively (`cargo test -p tern-web`).
 
 pub mod browser;
 pub mod components;
+pub mod model;
 pub mod mqtt;
 pub mod settings;
 pub mod state;
 pub mod ui;
+pub mod views;
 
 use leptos::prelude::*;
 
 use components::connection::ConnectionPanel;
-use components::messages::MessagesPanel;
+use components::presenter::{PresenterButton, PresenterViews};
 use components::publish::PublishPanel;
+use components::rate::RateMeterView;
 use components::status::StatusBar;
 use components::subscriptions::SubscriptionsPanel;
+use components::tabs::{TabPanel, Tabs};
 use mqtt::client::Client;
 use settings::{Settings, check_topic_filter, query, random_client_id};
 use state::messages::MessageLog;
@@ -57,7 +63,7 @@ pub fn App() -> impl IntoView {
             subs.add(f, s.qos, color);
         }
     }
-    let log = MessageLog::new(settings.max_messages.trim().parse().unwrap_or_default());
+    let log = MessageLog::new(settings.capacity());
     let auto_connect = settings.auto_connect;
     let ui = Ui::new(settings, subs, log, browser::tz_offset_minutes());
     let client = Client::new(ui, page.https);
@@ -66,11 +72,16 @@ pub fn App() -> impl IntoView {
     if auto_connect {
         client.connect();
     }
+    // One clock for ages, rates and the meter: a tick a second, whatever the traffic.
+    ui.now.set(browser::now_ms());
+    gloo_timers::callback::Interval::new(1_000, move || ui.now.set(browser::now_ms())).forget();
 
     view! {
         <header class="top">
             <h1>"Tern " <span class="tagline">"MQTT dashboard"</span></h1>
+            <RateMeterView />
             <StatusBar />
+            <PresenterButton />
         </header>
         <main class="layout">
             <div class="side">
@@ -78,7 +89,22 @@ pub fn App() -> impl IntoView {
                 <SubscriptionsPanel />
                 <PublishPanel />
             </div>
-            <MessagesPanel />
+            <Show
+                when=move || ui.presenter.get()
+                fallback=|| view! { <div class="views"><Tabs /><TabPanel /></div> }
+            >
+                <PresenterViews />
+            </Show>
         </main>
     }
+}
+
+/// Bytes of wasm linear memory, where the models (log, tree, trace) live: the flood
+/// benchmark reads it (`window.wasmBindings.memory_bytes()`) next to the JS heap.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn memory_bytes() -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let b = (core::arch::wasm32::memory_size(0) * 65_536) as f64;
+    b
 }

@@ -3,8 +3,9 @@
 use leptos::prelude::*;
 use tern_codec::Version;
 
-use super::client;
 use super::fields::{check_field, qos_field, text_field};
+use super::profiles::ProfilesPanel;
+use super::{client, flag, text};
 use crate::browser;
 use crate::settings::{parse_version, random_client_id, version_str};
 use crate::ui::{Phase, Ui};
@@ -13,16 +14,16 @@ use crate::ui::{Phase, Ui};
 pub fn ConnectionPanel() -> impl IntoView {
     let ui = expect_context::<Ui>();
     let phase = move || ui.status.with(|s| s.phase);
-    let busy = move || matches!(phase(), Phase::Connected | Phase::Connecting);
-    let idle = move || matches!(phase(), Phase::Disconnected | Phase::Failed);
+    let busy = flag(move || matches!(phase(), Phase::Connected | Phase::Connecting));
+    let idle = flag(move || matches!(phase(), Phase::Disconnected | Phase::Failed));
     let v5 = move || ui.settings.with(|s| s.version.is_v5());
-    let share = move || {
+    let share = text(move || {
         format!(
             "{}?{}",
             browser::page_base(),
             ui.settings.with(|s| s.share_query())
         )
-    };
+    });
 
     view! {
         <section class="panel connection" aria-labelledby="connection-h">
@@ -45,7 +46,7 @@ pub fn ConnectionPanel() -> impl IntoView {
                                 type="text"
                                 spellcheck="false"
                                 aria-describedby="f-client_id-error"
-                                prop:value=move || ui.settings.with(|s| s.client_id.clone())
+                                prop:value=text(move || ui.settings.with(|s| s.client_id.clone()))
                                 on:input=move |ev| {
                                     ui.settings.update(|s| s.client_id = event_target_value(&ev))
                                 }
@@ -59,13 +60,13 @@ pub fn ConnectionPanel() -> impl IntoView {
                                 "New ID"
                             </button>
                         </div>
-                        <p class="error" id="f-client_id-error">{move || ui.field_error("client_id")}</p>
+                        <p class="error" id="f-client_id-error">{text(move || ui.field_error("client_id").unwrap_or_default())}</p>
                     </div>
                     <div class="field">
                         <label for="f-version">"Protocol version"</label>
                         <select
                             id="f-version"
-                            prop:value=move || version_str(ui.settings.with(|s| s.version))
+                            prop:value=text(move || version_str(ui.settings.with(|s| s.version)).to_owned())
                             on:change=move |ev| {
                                 let v = parse_version(&event_target_value(&ev)).unwrap_or(Version::V3_1_1);
                                 ui.settings.update(|s| s.version = v);
@@ -105,6 +106,7 @@ pub fn ConnectionPanel() -> impl IntoView {
                         "Disconnect"
                     </button>
                 </div>
+                <ProfilesPanel />
                 <details class="share">
                     <summary>"Share link"</summary>
                     <div class="field">

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use tern_codec::QoS;
 
+use super::{flag, invalid, text};
 use crate::settings::{Settings, parse_qos, qos_str};
 use crate::ui::Ui;
 
@@ -30,12 +31,12 @@ pub fn text_field(
                 type=kind
                 autocomplete="off"
                 spellcheck="false"
-                prop:value=move || ui.settings.with(get)
+                prop:value=text(move || ui.settings.with(get))
                 on:input=move |ev| ui.settings.update(|s| set(s, event_target_value(&ev)))
-                aria-invalid=move || error().map(|_| "true")
+                aria-invalid=invalid(move || error().is_some())
                 aria-describedby=err_id.clone()
             />
-            <p class="error" id=err_id>{error}</p>
+            <p class="error" id=err_id>{text(move || error().unwrap_or_default())}</p>
         </div>
     }
 }
@@ -56,7 +57,7 @@ pub fn check_field(
                 id=id.clone()
                 type="checkbox"
                 role=switch.then_some("switch")
-                prop:checked=move || ui.settings.with(get)
+                prop:checked=flag(move || ui.settings.with(get))
                 on:change=move |ev| ui.settings.update(|s| set(s, event_target_checked(&ev)))
             />
             <label for=id>{label}</label>
@@ -78,7 +79,7 @@ pub fn qos_field(
             <label for=id.clone()>{label}</label>
             <select
                 id=id
-                prop:value=move || qos_str(ui.settings.with(get))
+                prop:value=text(move || qos_str(ui.settings.with(get)).to_owned())
                 on:change=move |ev| {
                     if let Some(q) = parse_qos(&event_target_value(&ev)) {
                         ui.settings.update(|s| set(s, q));

@@ -4,9 +4,9 @@
 use leptos::prelude::*;
 use tern_codec::QoS;
 
-use super::client;
 use super::fields::qos_options;
 use super::publish_props::PublishPropsFields;
+use super::{client, flag, invalid, text};
 use crate::settings::{check_topic_name, parse_qos};
 use crate::state::publish_props::PublishPropsForm;
 use crate::ui::{Note, Phase, Ui};
@@ -14,7 +14,7 @@ use crate::ui::{Note, Phase, Ui};
 #[component]
 pub fn PublishPanel() -> impl IntoView {
     let ui = expect_context::<Ui>();
-    let topic = RwSignal::new(ui.settings.with_untracked(|s| s.publish_topic.clone()));
+    let topic = ui.publish_topic;
     let qos = RwSignal::new(QoS::AtMostOnce);
     let retain = RwSignal::new(false);
     let message = RwSignal::new(String::new());
@@ -93,10 +93,10 @@ pub fn PublishPanel() -> impl IntoView {
                             placeholder="class/room1/hello"
                             prop:value=topic
                             on:input=move |ev| topic.set(event_target_value(&ev))
-                            aria-invalid=move || topic_error().map(|_| "true")
+                            aria-invalid=invalid(move || topic_error().is_some())
                             aria-describedby="pub-topic-error"
                         />
-                        <p class="error" id="pub-topic-error">{topic_error}</p>
+                        <p class="error" id="pub-topic-error">{text(move || topic_error().unwrap_or_default())}</p>
                     </div>
                     <div class="field">
                         <label for="pub-qos">"QoS"</label>
@@ -136,13 +136,13 @@ pub fn PublishPanel() -> impl IntoView {
                     </Show>
                 </div>
                 <div class="actions">
-                    <button type="submit" class="primary" prop:disabled=move || !connected()>
+                    <button type="submit" class="primary" prop:disabled=flag(move || !connected())>
                         "Publish"
                     </button>
                     <span class="hint" id="pub-hint">"Ctrl+Enter publishes"</span>
                 </div>
-                <p class="note" role="status" class:bad=move || ui.publish_note.with(|n| n.as_ref().is_some_and(|n| !n.ok))>
-                    {move || ui.publish_note.with(|n| n.as_ref().map(|n| n.text.clone()))}
+                <p class="note" role="status" class:bad=flag(move || ui.publish_note.with(|n| n.as_ref().is_some_and(|n| !n.ok)))>
+                    {text(move || ui.publish_note.with(|n| n.as_ref().map(|n| n.text.clone()).unwrap_or_default()))}
                 </p>
             </form>
         </section>

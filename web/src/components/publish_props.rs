@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 
+use super::{flag, invalid, text};
 use crate::settings::FieldError;
 use crate::state::publish_props::PublishPropsForm;
 
@@ -39,12 +40,12 @@ pub fn PublishPropsFields(
                         spellcheck="false"
                         autocomplete="off"
                         placeholder=hint
-                        prop:value=move || form.with(get)
+                        prop:value=text(move || form.with(get))
                         on:input=move |ev| form.update(|f| set(f, event_target_value(&ev)))
-                        aria-invalid=move || error(field).map(|_| "true")
+                        aria-invalid=invalid(move || error(field).is_some())
                         aria-describedby=err_id.clone()
                     />
-                    <p class="error" id=err_id>{move || error(field)}</p>
+                    <p class="error" id=err_id>{text(move || error(field).unwrap_or_default())}</p>
                 </div>
             }
         };
@@ -71,26 +72,26 @@ pub fn PublishPropsFields(
         };
         view! {
             <div class="user-prop">
-                <label for=name_id.clone()>{move || format!("User property {} name", position(id))}</label>
+                <label for=name_id.clone()>{text(move || format!("User property {} name", position(id)))}</label>
                 <input
                     id=name_id
                     type="text"
                     spellcheck="false"
-                    prop:value=move || get(false)
+                    prop:value=text(move || get(false))
                     on:input=move |ev| form.update(|f| f.set_user(id, false, event_target_value(&ev)))
                 />
-                <label for=value_id.clone()>{move || format!("User property {} value", position(id))}</label>
+                <label for=value_id.clone()>{text(move || format!("User property {} value", position(id)))}</label>
                 <input
                     id=value_id
                     type="text"
                     spellcheck="false"
-                    prop:value=move || get(true)
+                    prop:value=text(move || get(true))
                     on:input=move |ev| form.update(|f| f.set_user(id, true, event_target_value(&ev)))
                 />
                 <button
                     type="button"
                     class="small"
-                    aria-label=move || format!("Remove user property {}", position(id))
+                    aria-label=text(move || format!("Remove user property {}", position(id)))
                     on:click=move |_| form.update(|f| f.remove_user_row(id))
                 >
                     "Remove"
@@ -111,7 +112,7 @@ pub fn PublishPropsFields(
                     <input
                         id="pub-utf8"
                         type="checkbox"
-                        prop:checked=move || form.with(|f| f.payload_utf8)
+                        prop:checked=flag(move || form.with(|f| f.payload_utf8))
                         on:change=move |ev| form.update(|f| f.payload_utf8 = event_target_checked(&ev))
                     />
                     <label for="pub-utf8">"Payload is UTF-8 text (Payload Format Indicator)"</label>
@@ -122,7 +123,7 @@ pub fn PublishPropsFields(
                     <button type="button" class="small" on:click=move |_| form.update(PublishPropsForm::add_user_row)>
                         "Add user property"
                     </button>
-                    <p class="error" id="pub-user-error">{move || error("pub_user")}</p>
+                    <p class="error" id="pub-user-error">{text(move || error("pub_user").unwrap_or_default())}</p>
                 </fieldset>
             </div>
         </details>

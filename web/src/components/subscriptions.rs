@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 use tern_codec::QoS;
 
-use super::client;
 use super::fields::qos_options;
+use super::{client, invalid, text};
 use crate::browser;
 use crate::settings::{check_topic_filter, parse_qos};
 use crate::state::subscriptions::{SubState, Subscription, random_color};
@@ -54,10 +54,10 @@ pub fn SubscriptionsPanel() -> impl IntoView {
                             placeholder="class/#"
                             prop:value=filter
                             on:input=move |ev| filter.set(event_target_value(&ev))
-                            aria-invalid=move || error().map(|_| "true")
+                            aria-invalid=invalid(move || error().is_some())
                             aria-describedby="sub-filter-error"
                         />
-                        <p class="error" id="sub-filter-error">{error}</p>
+                        <p class="error" id="sub-filter-error">{text(move || error().unwrap_or_default())}</p>
                     </div>
                     <div class="field">
                         <label for="sub-qos">"QoS"</label>
@@ -111,7 +111,7 @@ fn SubRow(sub: Subscription) -> impl IntoView {
             <button
                 type="button"
                 class="sub-filter"
-                aria-pressed=move || if selected() { "true" } else { "false" }
+                aria-pressed=text(move || selected().to_string())
                 title="Show only messages matching this filter"
                 on:click=move |_| ui.subs.update(|s| s.toggle_selected(id))
             >

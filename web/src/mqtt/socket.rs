@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tern_codec::{DecodeConfig, Packet, Version, encode};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -19,7 +19,8 @@ pub enum SocketEvent {
     Open {
         protocol: String,
     },
-    Packet(Packet),
+    /// A packet and its bytes as they arrived (for the protocol trace).
+    Packet(Packet, Bytes),
     /// Bytes that are not valid MQTT, or a text frame. The socket is already being closed.
     Invalid(String),
     Closed {
@@ -70,14 +71,19 @@ impl Socket {
                 Ok(ab) => {
                     let chunk = js_sys::Uint8Array::new(&ab);
                     let d = stream.push_with(chunk.length() as usize, |dst| chunk.copy_to(dst));
-                    (d.packets, d.error.map(|e| format!("undecodable data: {e}")))
+                    let error = d.error.map(|e| format!("undecodable data: {e}"));
+                    (d.packets, d.raw, error)
                 }
                 // [MQTT-6.0.0-1]: MQTT travels in binary frames only; anything else closes.
-                Err(_) => (Vec::new(), Some("[MQTT-6.0.0-1] a text frame".to_owned())),
+                Err(_) => (
+                    Vec::new(),
+                    Vec::new(),
+                    Some("[MQTT-6.0.0-1] a text frame".to_owned()),
+                ),
             };
-            let (packets, error) = decoded;
-            for p in packets {
-                cb(SocketEvent::Packet(p));
+            let (packets, raw, error) = decoded;
+            for (p, bytes) in packets.into_iter().zip(raw) {
+                cb(SocketEvent::Packet(p, bytes));
             }
             if let Some(msg) = error {
                 let _ = ws2.close_with_code_and_reason(1002, "MQTT protocol error");
@@ -105,19 +111,32 @@ impl Socket {
         })
     }
 
-    /// Encodes the packets into one binary frame and sends it.
-    pub fn send(&self, packets: &[Packet]) -> Result<(), String> {
+    /// Encodes the packets into one binary frame and sends it. Returns each packet's bytes
+    /// (for the protocol trace), in order.
+    pub fn send(&self, packets: &[Packet]) -> Result<Vec<Bytes>, String> {
         if packets.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut buf = BytesMut::new();
+        let mut ends = Vec::with_capacity(packets.len());
         for p in packets {
             encode(p, self.version, &mut buf)
                 .map_err(|e| format!("could not encode {}: {e}", p.packet_type()))?;
+            ends.push(buf.len());
         }
         self.ws
             .send_with_u8_array(&buf)
-            .map_err(|e| format!("the WebSocket refused to send: {e:?}"))
+            .map_err(|e| format!("the WebSocket refused to send: {e:?}"))?;
+        let all = buf.freeze();
+        let mut start = 0;
+        Ok(ends
+            .into_iter()
+            .map(|end| {
+                let one = all.slice(start..end);
+                start = end;
+                one
+            })
+            .collect())
     }
 
     /// The subprotocol the server agreed to.

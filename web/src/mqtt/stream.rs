@@ -1,8 +1,9 @@
 //! Turns WebSocket frames into MQTT packets. A frame may carry several packets and a packet
 //! may span frames ([MQTT-6.0.0-2]: the receiver must not assume alignment), so bytes are
-//! buffered and `tern_codec::decode` is called until it needs more.
+//! buffered and `tern_codec::decode` is called until it needs more. Each packet comes with
+//! its bytes exactly as they arrived, for the protocol trace.
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tern_codec::{DecodeConfig, DecodeError, Packet, decode};
 
 #[derive(Debug)]
@@ -17,7 +18,23 @@ pub struct PacketStream {
 #[derive(Debug, Default)]
 pub struct Decoded {
     pub packets: Vec<Packet>,
+    /// The wire bytes of each packet in `packets` (fixed header included), same order.
+    pub raw: Vec<Bytes>,
     pub error: Option<DecodeError>,
+}
+
+/// Length of the packet at the front of `buf` (fixed header + Remaining Length, section
+/// 2.1.4), once its header is complete. Malformed lengths are left for the codec to report.
+fn frame_len(buf: &[u8]) -> Option<usize> {
+    let mut remaining = 0usize;
+    for i in 1..=4 {
+        let byte = *buf.get(i)?;
+        remaining |= usize::from(byte & 0x7F) << (7 * (i - 1));
+        if byte & 0x80 == 0 {
+            return Some(1 + i + remaining);
+        }
+    }
+    None
 }
 
 impl PacketStream {
@@ -40,8 +57,15 @@ impl PacketStream {
         self.buf.resize(start + len, 0);
         fill(&mut self.buf[start..]);
         loop {
+            // Copied before decoding, which consumes the bytes; only whole packets are copied.
+            let raw = frame_len(&self.buf)
+                .filter(|n| *n <= self.buf.len())
+                .map(|n| Bytes::copy_from_slice(&self.buf[..n]));
             match decode(&mut self.buf, &self.cfg) {
-                Ok(Some(p)) => out.packets.push(p),
+                Ok(Some(p)) => {
+                    out.packets.push(p);
+                    out.raw.push(raw.unwrap_or_default());
+                }
                 Ok(None) => break,
                 Err(e) => {
                     // The codec checks the declared size against max_packet_size before
@@ -120,6 +144,26 @@ mod tests {
         let mut s = PacketStream::new(DecodeConfig::default());
         let got: Vec<Packet> = wire.iter().flat_map(|b| s.push(&[*b]).packets).collect();
         assert_eq!(got, sample());
+    }
+
+    #[test]
+    fn each_packet_comes_with_its_wire_bytes() {
+        let wire = bytes_of(&sample());
+        let mut s = PacketStream::new(DecodeConfig::default());
+        let mut raw = s.push(&wire[..7]).raw;
+        raw.extend(s.push(&wire[7..]).raw);
+        assert_eq!(raw.len(), 4);
+        assert_eq!(
+            raw.concat(),
+            wire,
+            "the packets' bytes, in order, are the stream"
+        );
+        assert_eq!(&raw[1][..], &[0xD0, 0x00], "PINGRESP");
+        assert_eq!(
+            raw[3].len(),
+            1 + 2 + (2 + 3) + 2 + 300,
+            "a 2-byte Remaining Length"
+        );
     }
 
     #[test]

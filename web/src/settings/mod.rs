@@ -128,7 +128,10 @@ impl Settings {
                 "will_qos" => self.will_qos = parse_qos(v).unwrap_or(self.will_qos),
                 "will_retain" => self.will_retain = flag(v),
                 "will_message" => self.will_message = v.into(),
-                "max" => self.max_messages = v.into(),
+                // An empty or non-numeric `max` keeps the default rather than one message.
+                "max" if v.trim().parse::<usize>().is_ok_and(|n| n > 0) => {
+                    self.max_messages = v.trim().into();
+                }
                 "topic" => self.publish_topic = v.into(),
                 "connect" => self.auto_connect = flag(v),
                 "sub" => subs.push(SubSetting {
@@ -183,8 +186,9 @@ impl Settings {
         query::build(pairs)
     }
 
-    /// URL parameters that open this page with the same broker and subscriptions — no
-    /// credentials, no client id (each student gets their own).
+    /// URL parameters that open this page connected to the same broker with the same
+    /// subscriptions, each with its QoS — never the password (nor the user name or client
+    /// id: each student brings their own).
     pub fn share_query(&self) -> String {
         let mut pairs: Vec<(&str, &str)> = vec![
             ("host", &self.host),
@@ -193,8 +197,22 @@ impl Settings {
             ("tls", bool_str(self.tls)),
             ("version", version_str(self.version)),
         ];
-        pairs.extend(self.subs.iter().map(|s| ("sub", s.filter.as_str())));
+        for s in &self.subs {
+            pairs.push(("sub", s.filter.as_str()));
+            pairs.push(("sub_qos", qos_str(s.qos)));
+        }
+        pairs.push(("connect", "1"));
         query::build(pairs)
+    }
+
+    /// The messages kept, from `max_messages` (the default when it is not a number).
+    pub fn capacity(&self) -> usize {
+        self.max_messages
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .unwrap_or(DEFAULT_CAPACITY)
     }
 
     /// `ws://host:port/path` (IPv6 literals in brackets).

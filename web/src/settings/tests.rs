@@ -78,9 +78,50 @@ fn share_link_has_broker_and_subscriptions_but_no_credentials() {
         qos: QoS::AtMostOnce,
         color: None,
     }];
+    s.password = "chalk-42".into();
+    s.remember_password = true;
+    s.subs.push(SubSetting {
+        filter: "class/+/temp".into(),
+        qos: QoS::ExactlyOnce,
+        color: None,
+    });
     let q = s.share_query();
-    assert!(q.contains("sub=class/%23") && q.contains("host=127.0.0.1"));
-    assert!(!q.contains("teacher") && !q.contains("tern-abc"));
+    assert!(
+        q.contains("sub=class/%23&sub_qos=0&sub=class/%2B/temp&sub_qos=2"),
+        "{q}"
+    );
+    assert!(q.contains("host=127.0.0.1") && q.ends_with("connect=1"));
+    assert!(!q.contains("teacher") && !q.contains("tern-abc") && !q.contains("chalk"));
+    // The link opens a page with the same subscriptions and QoS.
+    let mut opened = base();
+    opened.apply(&query::parse(&q));
+    assert_eq!(
+        opened.subs,
+        s.subs
+            .iter()
+            .map(|x| SubSetting {
+                color: None,
+                ..x.clone()
+            })
+            .collect::<Vec<_>>()
+    );
+    assert!(opened.auto_connect);
+}
+
+#[test]
+fn max_that_is_empty_or_not_a_number_keeps_the_default() {
+    for bad in ["", "abc", "0", "-5"] {
+        let mut s = base();
+        s.apply(&query::parse(&format!("?max={bad}")));
+        assert_eq!(
+            s.capacity(),
+            crate::state::messages::DEFAULT_CAPACITY,
+            "{bad:?}"
+        );
+    }
+    let mut s = base();
+    s.apply(&query::parse("?max=25"));
+    assert_eq!(s.capacity(), 25);
 }
 
 #[test]

@@ -27,6 +27,8 @@ pub struct Message {
     pub payload: Bytes,
     /// Colour of the first subscription whose filter matched on arrival.
     pub color: Option<String>,
+    /// That subscription's filter, named in the row (colour alone does not tell everyone).
+    pub filter: Option<String>,
     /// MQTT 5 properties as received (no allocation when there are none).
     pub properties: Props<PublishProperties>,
 }
@@ -36,6 +38,14 @@ impl Message {
     pub fn weight(&self) -> usize {
         self.payload.len() + properties::heap_bytes(&self.properties)
     }
+}
+
+/// One page of the list, newest first, with how many matching messages are newer and older.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessagePage {
+    pub rows: Vec<Arc<Message>>,
+    pub newer: usize,
+    pub older: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -177,6 +187,26 @@ impl MessageLog {
             .collect()
     }
 
+    /// A page of at most `limit` matching messages, newest first, starting at message id
+    /// `from` (inclusive) and going back, or at the newest when `from` is `None`. The view
+    /// shows one page at a time, so its DOM never holds more than `limit` rows however far
+    /// back the user pages.
+    pub fn page(&self, only: Option<&TopicFilter>, from: Option<u64>, limit: usize) -> MessagePage {
+        let matching: Vec<&Arc<Message>> = self
+            .shown
+            .iter()
+            .rev()
+            .filter(|m| only.is_none_or(|f| f.matches(&m.topic)))
+            .collect();
+        let start = from.map_or(0, |id| matching.partition_point(|m| m.id > id));
+        let end = (start + limit).min(matching.len());
+        MessagePage {
+            rows: matching[start..end].iter().map(|m| Arc::clone(m)).collect(),
+            newer: start,
+            older: matching.len() - end,
+        }
+    }
+
     /// How many shown messages match the filter (all of them without one).
     pub fn count_matching(&self, only: Option<&TopicFilter>) -> usize {
         match only {
@@ -200,6 +230,7 @@ mod tests {
             dup: false,
             payload: Bytes::from_static(payload),
             color: None,
+            filter: None,
             properties: Props::none(),
         }
     }
@@ -311,6 +342,28 @@ mod tests {
         let all = TopicFilter::new("#").unwrap();
         assert_eq!(log.visible(Some(&all), 10).len(), 3);
         assert_eq!(log.count_matching(None), 4);
+    }
+
+    #[test]
+    fn pages_hold_a_bounded_window_anchored_at_a_message() {
+        let mut log = MessageLog::new(100);
+        for i in 0..10 {
+            log.push(msg(if i % 2 == 0 { "a/x" } else { "b" }, b""));
+        }
+        let ids = |p: &MessagePage| p.rows.iter().map(|m| m.id).collect::<Vec<_>>();
+        let newest = log.page(None, None, 3);
+        assert_eq!(ids(&newest), [10, 9, 8]);
+        assert_eq!((newest.newer, newest.older), (0, 7));
+        let older = log.page(None, Some(7), 3);
+        assert_eq!(ids(&older), [7, 6, 5]);
+        assert_eq!((older.newer, older.older), (3, 4));
+        // New arrivals do not move a page anchored at a message.
+        log.push(msg("b", b""));
+        assert_eq!(ids(&log.page(None, Some(7), 3)), [7, 6, 5]);
+        let f = TopicFilter::new("a/#").unwrap();
+        let only = log.page(Some(&f), Some(8), 2);
+        assert_eq!(ids(&only), [7, 5]);
+        assert_eq!((only.newer, only.older), (1, 2));
     }
 
     #[test]

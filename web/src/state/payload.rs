@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::json;
+use crate::model::num::fixed;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -48,6 +49,30 @@ pub fn render(bytes: &[u8]) -> Rendered {
     }
 }
 
+/// The start of a payload on one line: text as it is, binary as hex.
+pub fn preview(bytes: &[u8], chars: usize) -> String {
+    if bytes.is_empty() {
+        return "(empty)".into();
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(s) => s.replace(['\n', '\r', '\t'], " "),
+        Err(_) => {
+            let shown = &bytes[..bytes.len().min(chars / 3)];
+            let hex: Vec<String> = shown.iter().map(|b| format!("{b:02x}")).collect();
+            let more = if shown.len() < bytes.len() {
+                " …"
+            } else {
+                ""
+            };
+            return format!("hex {}{more} ({})", hex.join(" "), human_size(bytes.len()));
+        }
+    };
+    match text.char_indices().nth(chars) {
+        Some((i, _)) => format!("{} …", &text[..i]),
+        None => text,
+    }
+}
+
 /// `offset  16 bytes in hex (8 + 8)  |ASCII|`, one line per 16 bytes.
 pub fn hex_dump(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(16) * 78);
@@ -88,9 +113,9 @@ pub fn human_size(n: usize) -> String {
     if f < KB {
         format!("{n} B")
     } else if f < KB * KB {
-        format!("{:.1} KB", f / KB)
+        format!("{} KB", fixed(f / KB, 1))
     } else {
-        format!("{:.1} MB", f / (KB * KB))
+        format!("{} MB", fixed(f / (KB * KB), 1))
     }
 }
 
@@ -151,6 +176,15 @@ mod tests {
             "00000000  ff 41 00                                          |.A.|"
         );
         assert_eq!(hex_dump(&[]), "");
+    }
+
+    #[test]
+    fn previews_are_one_short_line_and_binary_is_hex() {
+        assert_eq!(preview(b"", 40), "(empty)");
+        assert_eq!(preview(&[0xff, 0x00], 40), "hex ff 00 (2 B)");
+        assert_eq!(preview(b"a\nb", 40), "a b");
+        let long = "x".repeat(100);
+        assert_eq!(preview(long.as_bytes(), 40).chars().count(), 42);
     }
 
     #[test]

@@ -148,13 +148,18 @@ impl Subscriptions {
         }
     }
 
-    /// The colour of the first subscription (in list order) whose filter matches `topic`.
-    pub fn color_for(&self, topic: &str) -> Option<String> {
+    /// The first subscription (in list order) whose filter matches `topic`: its colour
+    /// and filter mark the message in the list.
+    pub fn matching(&self, topic: &str) -> Option<&Subscription> {
         self.items
             .iter()
             .filter(|s| !matches!(s.state, SubState::Refused(_)))
             .find(|s| s.filter.matches(topic))
-            .map(|s| s.color.clone())
+    }
+
+    /// The colour of [`Subscriptions::matching`].
+    pub fn color_for(&self, topic: &str) -> Option<String> {
+        self.matching(topic).map(|s| s.color.clone())
     }
 
     /// Clicking a subscription filters the message list by it; clicking again shows all.
@@ -326,6 +331,8 @@ mod tests {
         assert_eq!(s.color_for("sensors/k1/hum").as_deref(), Some("#222222"));
         assert_eq!(s.color_for("sensors").as_deref(), Some("#222222"));
         assert_eq!(s.color_for("other"), None);
+        let m = s.matching("sensors/k1/temp").unwrap();
+        assert_eq!(m.filter.as_str(), "sensors/+/temp");
     }
 
     #[test]

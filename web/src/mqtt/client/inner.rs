@@ -4,15 +4,19 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use bytes::Bytes;
 use gloo_timers::callback::{Interval, Timeout};
 use leptos::prelude::*;
-use tern_codec::{QoS, Version};
+use tern_codec::{Packet, QoS, Version};
 
 use super::{Inner, drop_later, on_tick, open_socket};
 use crate::browser::{self, now_ms};
+use crate::model::sys;
+use crate::model::trace::summary::words;
 use crate::mqtt::backoff::seconds_left;
 use crate::mqtt::explain;
 use crate::mqtt::session::{Event, SessionError};
+use crate::mqtt::tap::{Direction, Tapped};
 use crate::settings::SubSetting;
 use crate::state::messages::Message;
 use crate::ui::{Note, Phase};
@@ -31,9 +35,27 @@ impl Inner {
     /// close event follows and is handled there.
     pub(super) fn flush(&mut self, now: u64) {
         let out = self.session.take_outgoing(now);
-        if let Some(socket) = &self.socket {
-            let _ = socket.send(&out);
+        let Some(socket) = &self.socket else {
+            return;
+        };
+        if let Ok(raw) = socket.send(&out) {
+            for (packet, bytes) in out.into_iter().zip(raw) {
+                self.tap(Direction::Sent, now, packet, bytes);
+            }
         }
+    }
+
+    /// Records a packet that crossed the socket in the protocol trace.
+    pub(super) fn tap(&self, dir: Direction, now: u64, packet: Packet, raw: Bytes) {
+        let tapped = Tapped {
+            dir,
+            at_ms: now,
+            version: self.session.version(),
+            packet,
+            raw,
+        };
+        self.ui.trace.update_untracked(|t| t.push(tapped));
+        self.schedule_frame();
     }
 
     pub(super) fn apply(&mut self, event: Event, now: u64) {
@@ -65,6 +87,7 @@ impl Inner {
                     .unwrap_or_default();
                 self.session.unsubscribe(unsubscribe);
                 self.request_subscriptions();
+                self.session.subscribe(self.internal.clone());
                 if let Some(id) = &assigned_client_id {
                     ui.settings.update(|s| s.client_id.clone_from(id));
                 }
@@ -86,7 +109,37 @@ impl Inner {
                 );
             }
             Event::Message(p) => {
-                let color = ui.subs.with_untracked(|s| s.color_for(&p.topic));
+                let (color, filter) = ui
+                    .subs
+                    .with_untracked(|s| {
+                        s.matching(&p.topic)
+                            .map(|x| (Some(x.color.clone()), Some(x.filter.to_string())))
+                    })
+                    .unwrap_or_default();
+                if p.topic.starts_with("$SYS/broker/") {
+                    ui.sys
+                        .update_untracked(|s| s.offer(&p.topic, &p.payload, now));
+                }
+                if p.topic.starts_with("tern-lesson/") {
+                    ui.lesson_inbox.update(|b| {
+                        b.push((p.topic.to_string(), p.payload.clone(), p.retain, now));
+                        if b.len() > 200 {
+                            b.remove(0);
+                        }
+                    });
+                }
+                // Messages only the page's own subscriptions asked for stay out of the
+                // list and the tree.
+                if filter.is_none() && self.internal.iter().any(|(f, _)| f.matches(&p.topic)) {
+                    self.schedule_frame();
+                    return;
+                }
+                ui.tree.update_untracked(|t| {
+                    t.insert(&p.topic, &p.payload, p.qos_pid.qos(), p.retain, now);
+                });
+                ui.charts
+                    .update_untracked(|c| c.offer(&p.topic, &p.payload, now));
+                ui.rate.update_untracked(|r| r.hit(now));
                 let m = Message {
                     id: 0,
                     at_ms: now,
@@ -96,6 +149,7 @@ impl Inner {
                     dup: p.dup,
                     payload: p.payload,
                     color,
+                    filter,
                     properties: p.properties,
                 };
                 ui.log.update_untracked(|l| l.push(m));
@@ -114,6 +168,14 @@ impl Inner {
             })),
             Event::SubAck { filters, results } => {
                 ui.subs.update(|s| s.on_suback(&filters, &results));
+                for (f, r) in filters.iter().zip(&results) {
+                    if f.as_str() == sys::FILTER {
+                        ui.sys.update(|s| match r {
+                            Ok(_) => s.subscribed(now),
+                            Err(code) => s.refused(words(*code)),
+                        });
+                    }
+                }
             }
             Event::UnsubAck { .. } => {}
             Event::Abandoned { count } => ui.publish_note.set(Some(Note {
@@ -133,12 +195,12 @@ impl Inner {
         }
         let pending = self.frame_pending.clone();
         let last = self.last_render.clone();
-        let log = self.ui.log;
+        let ui = self.ui;
         let render = move || {
             request_animation_frame(move || {
                 pending.set(false);
                 last.set(now_ms());
-                log.notify();
+                ui.notify_live();
             });
         };
         let wait = (self.last_render.get() + MIN_RENDER_GAP_MS).saturating_sub(now_ms());

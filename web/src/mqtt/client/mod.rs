@@ -9,7 +9,7 @@ use std::rc::{Rc, Weak};
 use bytes::Bytes;
 use gloo_timers::callback::{Interval, Timeout};
 use leptos::prelude::*;
-use tern_codec::{DecodeConfig, Props, PublishProperties, QoS, TopicFilter};
+use tern_codec::{DecodeConfig, Props, PublishProperties, QoS, TopicFilter, TopicName};
 
 use crate::browser::{self, now_ms};
 use crate::mqtt::backoff::Backoff;
@@ -17,6 +17,7 @@ use crate::mqtt::explain;
 use crate::mqtt::options::MAX_PACKET_SIZE;
 use crate::mqtt::session::Session;
 use crate::mqtt::socket::{Socket, SocketEvent};
+use crate::mqtt::tap::Direction;
 use crate::settings::{Target, check_topic_name};
 use crate::ui::{Note, Phase, Ui};
 
@@ -50,6 +51,10 @@ struct Inner {
     countdown: Option<Interval>,
     frame_pending: Rc<Cell<bool>>,
     last_render: Rc<Cell<u64>>,
+    /// The page's own subscriptions (the Broker view's `$SYS`, the lesson's experiments):
+    /// not in the Subscriptions list, requested again on every connection, and their
+    /// messages stay out of the message list and the tree.
+    internal: Vec<(TopicFilter, QoS)>,
 }
 
 /// Timers and sockets may be replaced from inside their own callbacks; dropping them a
@@ -78,6 +83,7 @@ impl Client {
                 countdown: None,
                 frame_pending: Rc::new(Cell::new(false)),
                 last_render: Rc::new(Cell::new(0)),
+                internal: Vec::new(),
             })),
         }
     }
@@ -192,6 +198,58 @@ impl Client {
         }
     }
 
+    /// Subscribes for the page itself (see `Inner::internal`); repeated calls are no-ops.
+    pub fn subscribe_internal(&self, filter: TopicFilter, qos: QoS) {
+        let mut inner = self.inner.borrow_mut();
+        if inner.internal.iter().any(|(f, _)| *f == filter) {
+            return;
+        }
+        inner.internal.push((filter.clone(), qos));
+        if inner.session.is_connected() {
+            inner.session.subscribe(vec![(filter, qos)]);
+            inner.flush(now_ms());
+        }
+    }
+
+    /// Ends a subscription made with [`Client::subscribe_internal`].
+    pub fn unsubscribe_internal(&self, filter: &TopicFilter) {
+        let mut inner = self.inner.borrow_mut();
+        let before = inner.internal.len();
+        inner.internal.retain(|(f, _)| f != filter);
+        if inner.internal.len() != before && inner.session.is_connected() {
+            inner.session.unsubscribe(vec![filter.clone()]);
+            inner.flush(now_ms());
+        }
+    }
+
+    /// Publishes for the page itself (the lesson, replay): no note under the Publish form.
+    pub fn publish_quiet(
+        &self,
+        topic: TopicName,
+        payload: Bytes,
+        qos: QoS,
+        retain: bool,
+        properties: Props<PublishProperties>,
+    ) -> Result<(), String> {
+        let mut inner = self.inner.borrow_mut();
+        inner
+            .session
+            .publish_with(topic, payload, qos, retain, properties)
+            .map_err(|e| explain::publish_error(&e))?;
+        inner.flush(now_ms());
+        Ok(())
+    }
+
+    /// The validated connection settings (for a helper connection to the same broker).
+    pub fn target(&self) -> Option<Target> {
+        self.inner.borrow().target.clone()
+    }
+
+    /// Whether the connection is up (CONNACK accepted).
+    pub fn is_connected(&self) -> bool {
+        self.inner.borrow().session.is_connected()
+    }
+
     pub fn unsubscribe(&self, id: u64) {
         let mut inner = self.inner.borrow_mut();
         let connected = inner.session.is_connected();
@@ -279,8 +337,9 @@ fn on_socket_event(rc: &Rc<RefCell<Inner>>, generation: u32, ev: SocketEvent) {
                 None,
             );
         }
-        SocketEvent::Packet(p) => {
+        SocketEvent::Packet(p, raw) => {
             let now = now_ms();
+            inner.tap(Direction::Received, now, p.clone(), raw);
             match inner.session.handle(p, now) {
                 Ok(events) => {
                     for e in events {
