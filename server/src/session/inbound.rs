@@ -53,6 +53,14 @@ impl Session {
                 format!("PUBLISH topic has more than max_topic_levels ({max_levels}) levels"),
             ));
         }
+        if !self.broker.topic_fits(&topic) {
+            // A cluster node sends every message as a NATS subject; NATS refuses control
+            // lines over 4 KiB.
+            return Err(Close::violation(
+                ReasonCode::TopicNameInvalid,
+                "PUBLISH topic too long for a NATS subject (cluster)",
+            ));
+        }
 
         if let QosPid::ExactlyOnce(pid) = p.qos_pid
             && self.incoming_qos2.contains(&pid)
@@ -302,6 +310,11 @@ impl Session {
             if limits::too_many_levels(inner, config.max_topic_levels) {
                 // v5 SUBACK 0x8F Topic Filter invalid, 3.1.1 0x80 [MQTT-3.9.3-1].
                 tracing::warn!(client_id = %self.client_id, levels_max = config.max_topic_levels, "refusing SUBSCRIBE filter with more than max_topic_levels levels");
+                reasons.push(ReasonCode::TopicFilterInvalid);
+                continue;
+            }
+            if !self.broker.topic_fits(inner) {
+                tracing::warn!(client_id = %self.client_id, "refusing SUBSCRIBE filter too long for a NATS subject (cluster)");
                 reasons.push(ReasonCode::TopicFilterInvalid);
                 continue;
             }

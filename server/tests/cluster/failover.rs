@@ -1,0 +1,240 @@
+//! Failures: a NATS server killed while messages flow, a Tern node killed with SIGKILL;
+//! and shared subscriptions balanced over the nodes.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use tern_codec::{ConnectProperties, LastWill, QoS, WillProperties};
+
+use crate::common::{Client, connect_packet, topic_};
+use crate::harness::{Nats, Process, V5, V311, node, publish, receive, stop};
+
+/// One NATS server of three is killed while a publisher on node A sends QoS 1 and 2
+/// messages: every message the publisher got a PUBACK / PUBCOMP for reaches the persistent
+/// subscribers on nodes B and C (QoS 2: exactly once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nats_server_killed_mid_publish_loses_no_acknowledged_message() {
+    let mut nats = Nats::start(3).await;
+    let (a, b, c) = tokio::join!(
+        node("a", &nats, 3),
+        node("b", &nats, 3),
+        node("c", &nats, 3)
+    );
+    let (mut s1, _) = Client::connect(b.tcp, V311, "k-sub1", false).await;
+    s1.subscribe(1, "k/#", QoS::AtLeastOnce).await;
+    let (mut s2, _) = Client::connect(c.tcp, V311, "k-sub2", false).await;
+    s2.subscribe(1, "k/#", QoS::ExactlyOnce).await;
+    let readers = tokio::spawn(async move {
+        let g1 = receive(
+            &mut s1,
+            usize::MAX,
+            Duration::from_secs(120),
+            Duration::from_secs(20),
+        )
+        .await;
+        let g2 = receive(
+            &mut s2,
+            usize::MAX,
+            Duration::from_secs(120),
+            Duration::from_secs(20),
+        )
+        .await;
+        (g1, g2)
+    });
+    let (mut p, _) = Client::connect(a.tcp, V311, "k-pub", true).await;
+    const N: u16 = 300;
+    for i in 0..N {
+        if i == 100 {
+            nats.kill(1).await;
+        }
+        let qos = if i % 2 == 0 {
+            QoS::AtLeastOnce
+        } else {
+            QoS::ExactlyOnce
+        };
+        publish(&mut p, "k/m", format!("{i}").as_bytes(), qos, i + 1, false).await;
+    }
+    let (g1, g2) = readers.await.unwrap();
+    let want: HashSet<String> = (0..N).map(|i| i.to_string()).collect();
+    let got1: HashSet<String> = g1
+        .iter()
+        .map(|g| String::from_utf8_lossy(&g.payload).into())
+        .collect();
+    assert_eq!(
+        want.difference(&got1).count(),
+        0,
+        "QoS 1 subscriber lost {:?}",
+        want.difference(&got1).collect::<Vec<_>>()
+    );
+    let mut count: HashMap<String, usize> = HashMap::new();
+    for g in &g2 {
+        *count
+            .entry(String::from_utf8_lossy(&g.payload).into())
+            .or_default() += 1;
+    }
+    for w in &want {
+        let i: u16 = w.parse().unwrap();
+        let n = count.get(w).copied().unwrap_or(0);
+        if i % 2 == 1 {
+            assert_eq!(n, 1, "QoS 2 message {w} exactly once");
+        } else {
+            assert!(n >= 1, "QoS 1 message {w} at least once");
+        }
+    }
+    nats.restart(1).await;
+    stop(vec![a, b, c]).await;
+}
+
+/// `$share/g/job/#` with one member on each node: each QoS 1 message goes to exactly one
+/// member, and every member gets a fair part.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_subscription_is_balanced_across_nodes() {
+    let nats = Nats::start(3).await;
+    let (a, b, c) = tokio::join!(
+        node("a", &nats, 3),
+        node("b", &nats, 3),
+        node("c", &nats, 3)
+    );
+    let mut members = Vec::new();
+    for (i, n) in [&a, &b, &c].into_iter().enumerate() {
+        let (mut m, _) = Client::connect(n.tcp, V5, &format!("member{i}"), true).await;
+        m.subscribe(1, "$share/g/job/#", QoS::AtLeastOnce).await;
+        members.push(m);
+    }
+    let readers: Vec<_> = members
+        .into_iter()
+        .map(|mut m| {
+            tokio::spawn(async move {
+                receive(
+                    &mut m,
+                    usize::MAX,
+                    Duration::from_secs(60),
+                    Duration::from_secs(5),
+                )
+                .await
+            })
+        })
+        .collect();
+    let (mut p, _) = Client::connect(a.tcp, V5, "jobs", true).await;
+    const N: u16 = 300;
+    for i in 0..N {
+        publish(
+            &mut p,
+            &format!("job/{}", i % 7),
+            format!("{i}").as_bytes(),
+            QoS::AtLeastOnce,
+            i + 1,
+            false,
+        )
+        .await;
+    }
+    let mut all = Vec::new();
+    let mut parts = Vec::new();
+    for r in readers {
+        let got = r.await.unwrap();
+        parts.push(got.len());
+        all.extend(
+            got.into_iter()
+                .map(|g| String::from_utf8_lossy(&g.payload).into_owned()),
+        );
+    }
+    let distinct: HashSet<&String> = all.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        usize::from(N),
+        "every message delivered: {parts:?}"
+    );
+    assert_eq!(
+        all.len(),
+        usize::from(N),
+        "each to one member only: {parts:?}"
+    );
+    for part in &parts {
+        assert!(
+            *part >= usize::from(N) / 10,
+            "every member gets a fair part: {parts:?}"
+        );
+    }
+    println!("shared subscription split over 3 nodes: {parts:?}");
+    stop(vec![a, b, c]).await;
+}
+
+fn with_will(
+    version: tern_codec::Version,
+    id: &str,
+    clean: bool,
+    delay: Option<u32>,
+) -> tern_codec::Connect {
+    let mut c = connect_packet(version, id, clean);
+    c.will = Some(LastWill {
+        qos: QoS::AtLeastOnce,
+        retain: false,
+        topic: topic_(&format!("will/{id}")),
+        payload: format!("{id} is gone").into_bytes().into(),
+        properties: WillProperties {
+            will_delay_interval: delay,
+            ..Default::default()
+        }
+        .into(),
+    });
+    if version == V5 && !clean {
+        c.properties = ConnectProperties {
+            session_expiry_interval: Some(300),
+            ..Default::default()
+        }
+        .into();
+    }
+    c
+}
+
+/// A node killed with SIGKILL: a survivor claims its sessions and publishes their wills
+/// (after the Will Delay Interval), and a persistent session of it resumes on another node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_node_s_wills_are_published_and_its_sessions_live_on() {
+    let nats = Nats::start(3).await;
+    let (a, b) = tokio::join!(node("a", &nats, 3), node("b", &nats, 3));
+    let d = Process::start("d", &nats, 3).await;
+    let (mut watcher, _) = Client::connect(a.tcp, V5, "watcher", true).await;
+    watcher.subscribe(1, "will/#", QoS::AtLeastOnce).await;
+    let mut w1 = Client::tcp(d.tcp, V5).await;
+    w1.handshake(with_will(V5, "w1", true, None)).await;
+    let mut w2 = Client::tcp(d.tcp, V311).await;
+    w2.handshake(with_will(V311, "w2", false, None)).await;
+    w2.subscribe(1, "for/w2", QoS::AtLeastOnce).await;
+    let mut w3 = Client::tcp(d.tcp, V5).await;
+    w3.handshake(with_will(V5, "w3", false, Some(3))).await;
+
+    let killed = tokio::time::Instant::now();
+    d.kill9().await;
+    let got = receive(
+        &mut watcher,
+        3,
+        Duration::from_secs(30),
+        Duration::from_secs(30),
+    )
+    .await;
+    let order: Vec<&str> = got.iter().map(|g| g.topic.as_str()).collect();
+    assert_eq!(got.len(), 3, "every will published: {order:?}");
+    assert_eq!(
+        order[2], "will/w3",
+        "the delayed will comes last: {order:?}"
+    );
+    assert!(
+        killed.elapsed() >= Duration::from_secs(3),
+        "will delay respected"
+    );
+
+    // The persistent session resumes elsewhere, with what was queued meanwhile.
+    let (mut p, _) = Client::connect(a.tcp, V5, "p", true).await;
+    publish(&mut p, "for/w2", b"queued", QoS::AtLeastOnce, 1, false).await;
+    let mut w2 = Client::tcp(b.tcp, V311).await;
+    let ack = w2.handshake(with_will(V311, "w2", false, None)).await;
+    assert!(ack.session_present, "claimed by a survivor, not lost");
+    let got = receive(&mut w2, 1, Duration::from_secs(10), Duration::from_secs(10)).await;
+    assert_eq!(
+        got.first().map(|g| g.payload.clone()),
+        Some(b"queued".to_vec())
+    );
+    drop((w1, w3));
+    stop(vec![a, b]).await;
+}
