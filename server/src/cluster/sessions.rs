@@ -57,9 +57,10 @@ impl Node {
         self.config.node_timeout
     }
 
-    /// Whether the process `owner` (`<node_id>/<incarnation>`) is alive as far as this node
-    /// knows. A node not heard of yet counts as alive during this node's first
-    /// `node_timeout` (it may just not have been seen).
+    /// Whether the process `owner` (`<node_id>/<incarnation>`) may be alive: not known to be
+    /// dead. A node never heard of counts as alive (a claim asks it first and takes over only
+    /// when it does not answer); one seen restarted (another incarnation), stopped (entry
+    /// deleted) or silent for `node_timeout` is dead.
     pub(super) fn alive(&self, owner: &str) -> bool {
         if owner == self.owner {
             return true;
@@ -67,7 +68,7 @@ impl Node {
         let node = owner.split('/').next().unwrap_or_default();
         match self.lock_seen().get(node) {
             Some(s) => s.owner == owner && !s.gone && s.since.elapsed() <= self.timeout(),
-            None => self.started.elapsed() < self.timeout(),
+            None => true,
         }
     }
 

@@ -7,7 +7,9 @@ use std::time::Duration;
 use tern_codec::{ConnectProperties, LastWill, QoS, WillProperties};
 
 use crate::common::{Client, connect_packet, topic_};
-use crate::harness::{Nats, Process, V5, V311, node, publish, receive, stop};
+use crate::harness::{
+    Nats, Process, V5, V311, node, publish, publish_within, receive, receive_distinct, stop,
+};
 
 /// One NATS server of three is killed while a publisher on node A sends QoS 1 and 2
 /// messages: every message the publisher got a PUBACK / PUBCOMP for reaches the persistent
@@ -24,25 +26,16 @@ async fn a_nats_server_killed_mid_publish_loses_no_acknowledged_message() {
     s1.subscribe(1, "k/#", QoS::AtLeastOnce).await;
     let (mut s2, _) = Client::connect(c.tcp, V311, "k-sub2", false).await;
     s2.subscribe(1, "k/#", QoS::ExactlyOnce).await;
-    let readers = tokio::spawn(async move {
-        let g1 = receive(
-            &mut s1,
-            usize::MAX,
-            Duration::from_secs(120),
-            Duration::from_secs(20),
-        )
-        .await;
-        let g2 = receive(
-            &mut s2,
-            usize::MAX,
-            Duration::from_secs(120),
-            Duration::from_secs(20),
-        )
-        .await;
-        (g1, g2)
+    const N: u16 = 300;
+    // Every message is acknowledged before the publisher goes on, so each reader waits for
+    // all N (bounded).
+    let r1 = tokio::spawn(async move {
+        receive_distinct(&mut s1, usize::from(N), Duration::from_secs(120)).await
+    });
+    let r2 = tokio::spawn(async move {
+        receive_distinct(&mut s2, usize::from(N), Duration::from_secs(120)).await
     });
     let (mut p, _) = Client::connect(a.tcp, V311, "k-pub", true).await;
-    const N: u16 = 300;
     for i in 0..N {
         if i == 100 {
             nats.kill(1).await;
@@ -52,9 +45,19 @@ async fn a_nats_server_killed_mid_publish_loses_no_acknowledged_message() {
         } else {
             QoS::ExactlyOnce
         };
-        publish(&mut p, "k/m", format!("{i}").as_bytes(), qos, i + 1, false).await;
+        // Up to a minute per acknowledgement: JetStream elects new leaders meanwhile.
+        publish_within(
+            &mut p,
+            "k/m",
+            format!("{i}").as_bytes(),
+            qos,
+            i + 1,
+            false,
+            Duration::from_secs(60),
+        )
+        .await;
     }
-    let (g1, g2) = readers.await.unwrap();
+    let (g1, g2) = (r1.await.unwrap(), r2.await.unwrap());
     let want: HashSet<String> = (0..N).map(|i| i.to_string()).collect();
     let got1: HashSet<String> = g1
         .iter()

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tern_codec::{Packet, PubResp, Publish, QoS, QosPid, Version};
@@ -36,6 +37,15 @@ struct NatsServer {
 pub struct Nats {
     servers: Vec<NatsServer>,
     _dir: tempfile::TempDir,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// At most two clusters (three NATS servers and up to three nodes each) run at once: the
+/// test runner starts many tests in parallel, and a dozen NATS servers with JetStream on two
+/// cores would make timings, not the broker, decide the outcome.
+fn slots() -> Arc<tokio::sync::Semaphore> {
+    static SLOTS: OnceLock<Arc<tokio::sync::Semaphore>> = OnceLock::new();
+    Arc::clone(SLOTS.get_or_init(|| Arc::new(tokio::sync::Semaphore::new(2))))
 }
 
 fn spawn(conf: &PathBuf) -> tokio::process::Child {
@@ -60,6 +70,7 @@ fn spawn(conf: &PathBuf) -> tokio::process::Child {
 impl Nats {
     /// `n` clustered servers, each accepting clients when this returns.
     pub async fn start(n: usize) -> Nats {
+        let slot = slots().acquire_owned().await.expect("slots");
         let dir = tempfile::tempdir().expect("temp dir");
         let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
         let routes: Vec<String> = ports
@@ -92,7 +103,11 @@ impl Nats {
                 conf,
             });
         }
-        let nats = Nats { servers, _dir: dir };
+        let nats = Nats {
+            servers,
+            _dir: dir,
+            _slot: slot,
+        };
         for i in 0..n {
             nats.wait_up(i).await;
         }
@@ -288,6 +303,25 @@ pub async fn receive_app(c: &mut Client, n: usize, within: Duration, quiet: Dura
     got
 }
 
+/// Receives (completing QoS flows) until `n` distinct payloads arrived or `within` passed;
+/// every copy is returned, duplicates included.
+pub async fn receive_distinct(c: &mut Client, n: usize, within: Duration) -> Vec<Got> {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut got: Vec<Got> = Vec::new();
+    let mut distinct = std::collections::HashSet::new();
+    while distinct.len() < n {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        for g in receive(c, 1, left, left).await {
+            distinct.insert(g.payload.clone());
+            got.push(g);
+        }
+    }
+    got
+}
+
 /// Stops in-process nodes gracefully (their tasks end before the test's runtime does).
 pub async fn stop(nodes: Vec<TestServer>) {
     for n in nodes {
@@ -296,7 +330,7 @@ pub async fn stop(nodes: Vec<TestServer>) {
 }
 
 /// Publishes and completes the flow (PUBACK, or PUBREC / PUBREL / PUBCOMP); returns the
-/// acknowledgement's reason code. Other packets arriving meanwhile are handed to `other`.
+/// acknowledgement's reason code.
 pub async fn publish(
     c: &mut Client,
     topic: &str,
@@ -305,20 +339,39 @@ pub async fn publish(
     pid: u16,
     retain: bool,
 ) -> tern_codec::ReasonCode {
+    publish_within(c, topic, payload, qos, pid, retain, crate::common::DEADLINE).await
+}
+
+/// [`publish`] waiting up to `within` for each answer (while NATS fails over, an
+/// acknowledgement waits for JetStream to store the message again).
+pub async fn publish_within(
+    c: &mut Client,
+    topic: &str,
+    payload: &[u8],
+    qos: QoS,
+    pid: u16,
+    retain: bool,
+    within: Duration,
+) -> tern_codec::ReasonCode {
     c.publish(topic, payload, qos, pid, retain).await;
+    let mut next = async || {
+        c.try_recv(within)
+            .await
+            .expect("connection closed while waiting for an acknowledgement")
+    };
     match qos {
         QoS::AtMostOnce => tern_codec::ReasonCode::Success,
-        QoS::AtLeastOnce => match c.recv().await {
+        QoS::AtLeastOnce => match next().await {
             Packet::PubAck(a) => a.reason,
             other => panic!("expected PUBACK, got {other:?}"),
         },
         QoS::ExactlyOnce => {
-            let rec = match c.recv().await {
+            let rec = match next().await {
                 Packet::PubRec(a) => a,
                 other => panic!("expected PUBREC, got {other:?}"),
             };
             c.send(Packet::PubRel(PubResp::new(pid_(pid)))).await;
-            match c.recv().await {
+            match c.try_recv(within).await.expect("connection closed") {
                 Packet::PubComp(_) => rec.reason,
                 other => panic!("expected PUBCOMP, got {other:?}"),
             }
