@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use tern_codec::{ConnectProperties, LastWill, QoS, WillProperties};
 
-use crate::common::{Client, connect_packet, topic_};
 use crate::harness::{
     Nats, Process, V5, V311, node, publish, publish_within, receive, receive_distinct, stop,
 };
+use crate::support::{Client, connect_packet, topic};
 
 /// One NATS server of three is killed while a publisher on node A sends QoS 1 and 2
 /// messages: every message the publisher got a PUBACK / PUBCOMP for reaches the persistent
@@ -23,9 +23,9 @@ async fn a_nats_server_killed_mid_publish_loses_no_acknowledged_message() {
         node("c", &nats, 3)
     );
     let (mut s1, _) = Client::connect(b.tcp, V311, "k-sub1", false).await;
-    s1.subscribe(1, "k/#", QoS::AtLeastOnce).await;
+    s1.subscribe_pid(1, "k/#", QoS::AtLeastOnce).await;
     let (mut s2, _) = Client::connect(c.tcp, V311, "k-sub2", false).await;
-    s2.subscribe(1, "k/#", QoS::ExactlyOnce).await;
+    s2.subscribe_pid(1, "k/#", QoS::ExactlyOnce).await;
     const N: u16 = 300;
     // Every message is acknowledged before the publisher goes on, so each reader waits for
     // all N (bounded).
@@ -101,7 +101,7 @@ async fn a_shared_subscription_is_balanced_across_nodes() {
     let mut members = Vec::new();
     for (i, n) in [&a, &b, &c].into_iter().enumerate() {
         let (mut m, _) = Client::connect(n.tcp, V5, &format!("member{i}"), true).await;
-        m.subscribe(1, "$share/g/job/#", QoS::AtLeastOnce).await;
+        m.subscribe_pid(1, "$share/g/job/#", QoS::AtLeastOnce).await;
         members.push(m);
     }
     let readers: Vec<_> = members
@@ -172,7 +172,7 @@ fn with_will(
     c.will = Some(LastWill {
         qos: QoS::AtLeastOnce,
         retain: false,
-        topic: topic_(&format!("will/{id}")),
+        topic: topic(&format!("will/{id}")),
         payload: format!("{id} is gone").into_bytes().into(),
         properties: WillProperties {
             will_delay_interval: delay,
@@ -198,13 +198,13 @@ async fn a_killed_node_s_wills_are_published_and_its_sessions_live_on() {
     let (a, b) = tokio::join!(node("a", &nats, 3), node("b", &nats, 3));
     let d = Process::start("d", &nats, 3).await;
     let (mut watcher, _) = Client::connect(a.tcp, V5, "watcher", true).await;
-    watcher.subscribe(1, "will/#", QoS::AtLeastOnce).await;
-    let mut w1 = Client::tcp(d.tcp, V5).await;
+    watcher.subscribe_pid(1, "will/#", QoS::AtLeastOnce).await;
+    let mut w1 = Client::tcp(d.tcp, V5, "c").await;
     w1.handshake(with_will(V5, "w1", true, None)).await;
-    let mut w2 = Client::tcp(d.tcp, V311).await;
+    let mut w2 = Client::tcp(d.tcp, V311, "c").await;
     w2.handshake(with_will(V311, "w2", false, None)).await;
-    w2.subscribe(1, "for/w2", QoS::AtLeastOnce).await;
-    let mut w3 = Client::tcp(d.tcp, V5).await;
+    w2.subscribe_pid(1, "for/w2", QoS::AtLeastOnce).await;
+    let mut w3 = Client::tcp(d.tcp, V5, "c").await;
     w3.handshake(with_will(V5, "w3", false, Some(3))).await;
 
     let killed = tokio::time::Instant::now();
@@ -230,7 +230,7 @@ async fn a_killed_node_s_wills_are_published_and_its_sessions_live_on() {
     // The persistent session resumes elsewhere, with what was queued meanwhile.
     let (mut p, _) = Client::connect(a.tcp, V5, "p", true).await;
     publish(&mut p, "for/w2", b"queued", QoS::AtLeastOnce, 1, false).await;
-    let mut w2 = Client::tcp(b.tcp, V311).await;
+    let mut w2 = Client::tcp(b.tcp, V311, "c").await;
     let ack = w2.handshake(with_will(V311, "w2", false, None)).await;
     assert!(ack.session_present, "claimed by a survivor, not lost");
     let got = receive(&mut w2, 1, Duration::from_secs(10), Duration::from_secs(10)).await;

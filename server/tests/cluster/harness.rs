@@ -1,6 +1,6 @@
 //! A real NATS cluster for the cluster tests: `nats-server` processes (Debian's 2.9, as
 //! `cargo xtask setup` installs it) clustered on free loopback ports with JetStream, and
-//! Tern nodes on it — in-process (`common::start_with`) or the real binary when a test
+//! Tern nodes on it — in-process (`support::Broker::with`) or the real binary when a test
 //! kills one. Plus an MQTT client that completes the QoS 1/2 flows it receives.
 
 use std::net::SocketAddr;
@@ -13,7 +13,7 @@ use tern_codec::{Packet, PubResp, Publish, QoS, QosPid, Version};
 use tern_server::cluster::ClusterConfig;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::common::{self, Client, TestServer, pid_};
+use crate::support::{Broker, Client, Event, pid};
 
 /// The binary every cluster test needs.
 pub const NATS_SERVER: &str = "nats-server";
@@ -164,13 +164,13 @@ pub fn cluster_config(id: &str, nats: Vec<String>, replicas: usize) -> ClusterCo
 }
 
 /// An in-process Tern node. `RUST_LOG` shows its log (e.g. `RUST_LOG=tern_server=debug`).
-pub async fn node(id: &str, nats: &Nats, replicas: usize) -> TestServer {
+pub async fn node(id: &str, nats: &Nats, replicas: usize) -> Broker {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
     let cfg = cluster_config(id, nats.urls(), replicas);
-    common::start_with(move |c| c.cluster = Some(cfg)).await
+    Broker::with(move |c| c.cluster = Some(cfg)).await
 }
 
 /// The real `tern` binary as a node (for tests that kill it).
@@ -253,10 +253,10 @@ pub async fn receive(c: &mut Client, n: usize, within: Duration, quiet: Duration
         if left.is_zero() {
             break;
         }
-        let Ok(p) =
-            tokio::time::timeout(left.min(quiet), c.try_recv(Duration::from_secs(3600))).await
-        else {
-            break;
+        let p = match c.next_event(left.min(quiet)).await {
+            Event::Packet(p) => Some(p),
+            Event::Closed => None,
+            Event::Timeout => break,
         };
         match p {
             Some(Packet::Publish(p)) => {
@@ -323,7 +323,7 @@ pub async fn receive_distinct(c: &mut Client, n: usize, within: Duration) -> Vec
 }
 
 /// Stops in-process nodes gracefully (their tasks end before the test's runtime does).
-pub async fn stop(nodes: Vec<TestServer>) {
+pub async fn stop(nodes: Vec<Broker>) {
     for n in nodes {
         n.shutdown().await.expect("node shut down");
     }
@@ -336,10 +336,10 @@ pub async fn publish(
     topic: &str,
     payload: &[u8],
     qos: QoS,
-    pid: u16,
+    id: u16,
     retain: bool,
 ) -> tern_codec::ReasonCode {
-    publish_within(c, topic, payload, qos, pid, retain, crate::common::DEADLINE).await
+    publish_within(c, topic, payload, qos, id, retain, crate::support::DEADLINE).await
 }
 
 /// [`publish`] waiting up to `within` for each answer (while NATS fails over, an
@@ -349,33 +349,36 @@ pub async fn publish_within(
     topic: &str,
     payload: &[u8],
     qos: QoS,
-    pid: u16,
+    id: u16,
     retain: bool,
     within: Duration,
 ) -> tern_codec::ReasonCode {
-    c.publish(topic, payload, qos, pid, retain).await;
-    let mut next = async || {
-        c.try_recv(within)
-            .await
-            .expect("connection closed while waiting for an acknowledgement")
-    };
+    c.send_publish(topic, payload, qos, id, retain).await;
     match qos {
         QoS::AtMostOnce => tern_codec::ReasonCode::Success,
-        QoS::AtLeastOnce => match next().await {
+        QoS::AtLeastOnce => match next(c, within).await {
             Packet::PubAck(a) => a.reason,
             other => panic!("expected PUBACK, got {other:?}"),
         },
         QoS::ExactlyOnce => {
-            let rec = match next().await {
+            let rec = match next(c, within).await {
                 Packet::PubRec(a) => a,
                 other => panic!("expected PUBREC, got {other:?}"),
             };
-            c.send(Packet::PubRel(PubResp::new(pid_(pid)))).await;
-            match c.try_recv(within).await.expect("connection closed") {
+            c.send(Packet::PubRel(PubResp::new(pid(id)))).await;
+            match next(c, within).await {
                 Packet::PubComp(_) => rec.reason,
                 other => panic!("expected PUBCOMP, got {other:?}"),
             }
         }
+    }
+}
+
+/// The next packet within `within`; panics on close or timeout.
+async fn next(c: &mut Client, within: Duration) -> Packet {
+    match c.next_event(within).await {
+        Event::Packet(p) => p,
+        other => panic!("{}: no packet within {within:?}: {other:?}", c.name),
     }
 }
 
@@ -389,7 +392,7 @@ pub async fn await_route(
 ) -> &'static str {
     for i in 0..200u32 {
         publisher
-            .publish(
+            .send_publish(
                 topic,
                 format!("probe-{i}").as_bytes(),
                 QoS::AtMostOnce,

@@ -5,9 +5,9 @@
 //! Needs `nats-server` (Debian 2.9, installed by `cargo xtask setup`); without it every
 //! test fails saying so.
 
-#[path = "../common/mod.rs"]
-mod common;
 mod failover;
 mod harness;
 mod routing;
 mod sessions;
+#[path = "../support/mod.rs"]
+mod support;

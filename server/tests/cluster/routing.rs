@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use tern_codec::{Packet, QoS, ReasonCode};
 
-use crate::common::Client;
 use crate::harness::{Nats, V5, V311, await_route, node, publish, receive, receive_app, stop};
+use crate::support::Client;
 
 /// A PUBLISH on node A reaches subscribers on nodes B and C once per subscription, at
 /// min(published, granted) QoS, in the publisher's order (per QoS); QoS 2 exactly once.
@@ -23,9 +23,9 @@ async fn a_publish_reaches_every_node_once_per_subscription_in_order() {
     let (mut s2, _) = Client::connect(b.tcp, V5, "sub-q2", true).await;
     let (mut s1, _) = Client::connect(c.tcp, V311, "sub-q1", true).await;
     let (mut sw, _) = Client::connect(c.tcp, V5, "sub-weird", true).await;
-    s2.subscribe(1, "t/#", QoS::ExactlyOnce).await;
-    s1.subscribe(1, "t/+", QoS::AtLeastOnce).await;
-    sw.subscribe(1, "w/+/x. y*>//#", QoS::AtLeastOnce).await;
+    s2.subscribe_pid(1, "t/#", QoS::ExactlyOnce).await;
+    s1.subscribe_pid(1, "t/+", QoS::AtLeastOnce).await;
+    sw.subscribe_pid(1, "w/+/x. y*>//#", QoS::AtLeastOnce).await;
     await_route(&mut pubr, &mut s2, "t/probe").await;
     await_route(&mut pubr, &mut s1, "t/probe").await;
 
@@ -100,7 +100,7 @@ async fn retained_messages_are_cluster_wide_and_read_your_writes() {
         let body = format!("v{round}");
         publish(&mut pa, &topic, body.as_bytes(), QoS::AtLeastOnce, 1, true).await;
         let (mut sb, _) = Client::connect(b.tcp, V5, &format!("sb{round}"), true).await;
-        sb.subscribe(1, &topic, QoS::AtLeastOnce).await;
+        sb.subscribe_pid(1, &topic, QoS::AtLeastOnce).await;
         let got = receive(&mut sb, 1, Duration::from_secs(5), Duration::from_secs(5)).await;
         assert_eq!(
             got.len(),
@@ -115,7 +115,7 @@ async fn retained_messages_are_cluster_wide_and_read_your_writes() {
     // A QoS 0 retained publish followed by a subscribe on the same node sees it too.
     publish(&mut pc, "r/q0", b"zero", QoS::AtMostOnce, 1, true).await;
     let (mut sc, _) = Client::connect(c.tcp, V5, "sc", true).await;
-    sc.subscribe(1, "r/q0", QoS::AtMostOnce).await;
+    sc.subscribe_pid(1, "r/q0", QoS::AtMostOnce).await;
     let got = receive(&mut sc, 1, Duration::from_secs(5), Duration::from_secs(5)).await;
     assert_eq!(
         got.first().map(|g| g.payload.clone()),
@@ -125,7 +125,7 @@ async fn retained_messages_are_cluster_wide_and_read_your_writes() {
     // Cleared on C (QoS 1: acknowledged once stored): gone everywhere.
     publish(&mut pc, "r/3", b"", QoS::AtLeastOnce, 2, true).await;
     let (mut sa, _) = Client::connect(a.tcp, V5, "sa", true).await;
-    sa.subscribe(1, "r/#", QoS::AtLeastOnce).await;
+    sa.subscribe_pid(1, "r/#", QoS::AtLeastOnce).await;
     let got = receive(&mut sa, 30, Duration::from_secs(5), Duration::from_secs(2)).await;
     let mut topics: Vec<String> = got.iter().map(|g| g.topic.clone()).collect();
     topics.sort();
@@ -142,11 +142,11 @@ async fn topics_too_long_for_a_subject_are_refused_with_a_reason_code() {
     let a = node("a", &nats, 1).await;
     let long = format!("x/{}", " ".repeat(2000));
     let (mut s, _) = Client::connect(a.tcp, V5, "s", true).await;
-    match s.subscribe(1, &long, QoS::AtMostOnce).await {
+    match s.subscribe_pid(1, &long, QoS::AtMostOnce).await {
         Packet::SubAck(ack) => assert_eq!(ack.reasons, vec![ReasonCode::TopicFilterInvalid]),
         other => panic!("{other:?}"),
     }
-    s.publish(&long, b"x", QoS::AtMostOnce, 1, false).await;
+    s.send_publish(&long, b"x", QoS::AtMostOnce, 1, false).await;
     let closed = s.expect_closed().await;
     match closed.as_slice() {
         [Packet::Disconnect(d)] => assert_eq!(d.reason, ReasonCode::TopicNameInvalid),

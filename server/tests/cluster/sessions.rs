@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use tern_codec::{ConnectProperties, Disconnect, Packet, QoS, QosPid, ReasonCode};
 
-use crate::common::{Client, connect_packet};
 use crate::harness::{Nats, V5, V311, node, publish, receive, stop};
+use crate::support::{Client, connect_packet};
 
 fn persistent(client_id: &str) -> tern_codec::Connect {
     let mut c = connect_packet(V5, client_id, false);
@@ -30,10 +30,10 @@ async fn a_session_moves_between_nodes_with_its_queued_messages() {
         node("b", &nats, 3),
         node("c", &nats, 3)
     );
-    let mut x = Client::tcp(a.tcp, V5).await;
+    let mut x = Client::tcp(a.tcp, V5, "c").await;
     let ack = x.handshake(persistent("mover")).await;
     assert!(!ack.session_present);
-    x.subscribe(1, "q/x", QoS::AtLeastOnce).await;
+    x.subscribe_pid(1, "q/x", QoS::AtLeastOnce).await;
     x.send(Packet::Disconnect(Disconnect::default())).await;
     x.expect_closed().await;
 
@@ -49,7 +49,7 @@ async fn a_session_moves_between_nodes_with_its_queued_messages() {
         )
         .await;
     }
-    let mut x = Client::tcp(b.tcp, V5).await;
+    let mut x = Client::tcp(b.tcp, V5, "c").await;
     let ack = x.handshake(persistent("mover")).await;
     assert!(ack.session_present, "the session came over from node A");
     let got = receive(&mut x, 10, Duration::from_secs(10), Duration::from_secs(5)).await;
@@ -60,7 +60,7 @@ async fn a_session_moves_between_nodes_with_its_queued_messages() {
     assert_eq!(bodies, (0..10).map(|i| format!("m{i}")).collect::<Vec<_>>());
 
     // Live takeover from another node.
-    let mut y = Client::tcp(c.tcp, V5).await;
+    let mut y = Client::tcp(c.tcp, V5, "c").await;
     let ack = y.handshake(persistent("mover")).await;
     assert!(ack.session_present);
     match x.expect_closed().await.as_slice() {
@@ -89,9 +89,9 @@ async fn a_session_moves_between_nodes_with_its_queued_messages() {
 async fn qos2_in_flight_state_survives_the_move_to_another_node() {
     let nats = Nats::start(3).await;
     let (a, b) = tokio::join!(node("a", &nats, 3), node("b", &nats, 3));
-    let mut x = Client::tcp(a.tcp, V5).await;
+    let mut x = Client::tcp(a.tcp, V5, "c").await;
     x.handshake(persistent("q2")).await;
-    x.subscribe(1, "two/#", QoS::ExactlyOnce).await;
+    x.subscribe_pid(1, "two/#", QoS::ExactlyOnce).await;
     let (mut p, _) = Client::connect(b.tcp, V5, "pub2", true).await;
     publish(&mut p, "two/a", b"first", QoS::ExactlyOnce, 1, false).await;
     publish(&mut p, "two/b", b"second", QoS::ExactlyOnce, 2, false).await;
@@ -114,7 +114,7 @@ async fn qos2_in_flight_state_survives_the_move_to_another_node() {
     }
     drop(x);
 
-    let mut x = Client::tcp(b.tcp, V5).await;
+    let mut x = Client::tcp(b.tcp, V5, "c").await;
     assert!(x.handshake(persistent("q2")).await.session_present);
     let mut saw_rel = false;
     let mut saw_dup = false;
@@ -134,6 +134,6 @@ async fn qos2_in_flight_state_survives_the_move_to_another_node() {
         }
     }
     assert!(saw_rel && saw_dup);
-    x.expect_nothing(Duration::from_millis(500)).await;
+    x.expect_quiet(Duration::from_millis(500)).await;
     stop(vec![a, b]).await;
 }
