@@ -12,7 +12,7 @@
 //!   one whose compare-and-swap wins — rebuild them from the record and the message stream,
 //!   and publish their wills after the will delay.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -436,64 +436,75 @@ pub(super) async fn heartbeat(node: Arc<Node>) {
     }
 }
 
-/// Follows the other nodes' heartbeats; claims the sessions of nodes that died (and, once
-/// after start-up, of any dead owner, e.g. this node's previous run).
+/// Follows the other nodes' heartbeats (one watch of the bucket: every heartbeat arrives as
+/// it is written); claims the sessions of nodes that died (and, once after start-up, of any
+/// dead owner, e.g. this node's previous run).
 pub(super) async fn watch_nodes(node: Arc<Node>) {
     let every = node.config.node_timeout / 3;
     let mut handled: HashSet<String> = HashSet::new();
     let mut swept = false;
+    let mut watch = None;
+    let mut tick = tokio::time::interval(every);
     loop {
-        tokio::select! {
-            () = node.stop.cancelled() => return,
-            () = tokio::time::sleep(every) => {}
-        }
-        let Ok(mut keys) = node.nodes.keys().await else {
-            continue;
-        };
-        let mut current: HashMap<String, (u64, String)> = HashMap::new();
-        while let Some(Ok(k)) = keys.next().await {
-            if let Ok(Some(e)) = node.nodes.entry(&k).await
-                && e.operation == Operation::Put
-            {
-                let owner = String::from_utf8_lossy(&e.value).into_owned();
-                current.insert(k, (e.revision, owner));
+        if watch.is_none() {
+            match node.nodes.watch_all().await {
+                Ok(w) => watch = Some(w),
+                Err(e) => tracing::warn!("cluster: watching node heartbeats: {e}"),
             }
         }
         let mut died = Vec::new();
-        {
-            let now = Instant::now();
-            let mut seen = node.lock_seen();
-            for (id, (rev, owner)) in &current {
-                match seen.get_mut(id) {
-                    Some(s) if s.rev == *rev && s.owner == *owner => {}
-                    Some(s) => {
-                        s.rev = *rev;
-                        s.since = now;
-                        s.gone = false;
-                        if s.owner != *owner {
-                            // Restarted: the previous process is dead.
-                            died.push(std::mem::replace(&mut s.owner, owner.clone()));
+        tokio::select! {
+            () = node.stop.cancelled() => return,
+            e = async {
+                match watch.as_mut() {
+                    Some(w) => w.next().await,
+                    None => std::future::pending().await,
+                }
+            } => match e {
+                Some(Ok(entry)) => {
+                    let now = Instant::now();
+                    let mut seen = node.lock_seen();
+                    let gone = entry.operation != Operation::Put;
+                    let owner = String::from_utf8_lossy(&entry.value).into_owned();
+                    match seen.get_mut(&entry.key) {
+                        Some(s) => {
+                            if s.rev != entry.revision {
+                                s.rev = entry.revision;
+                                s.since = now;
+                            }
+                            s.gone = gone;
+                            if !gone && s.owner != owner {
+                                // Restarted: the previous process is dead.
+                                died.push(std::mem::replace(&mut s.owner, owner));
+                            }
                         }
-                    }
-                    None => {
-                        seen.insert(
-                            id.clone(),
-                            Seen {
-                                rev: *rev,
-                                owner: owner.clone(),
-                                since: now,
-                                gone: false,
-                            },
-                        );
+                        None if !gone => {
+                            seen.insert(
+                                entry.key.clone(),
+                                Seen {
+                                    rev: entry.revision,
+                                    owner,
+                                    since: now,
+                                    gone,
+                                },
+                            );
+                        }
+                        None => {}
                     }
                 }
-            }
-            for (id, s) in seen.iter_mut() {
+                Some(Err(e)) => {
+                    tracing::warn!("cluster: node heartbeats: {e}");
+                    watch = None;
+                }
+                None => watch = None,
+            },
+            _ = tick.tick() => {}
+        }
+        {
+            let seen = node.lock_seen();
+            for (id, s) in seen.iter() {
                 if *id == node.id {
                     continue;
-                }
-                if !current.contains_key(id) {
-                    s.gone = true;
                 }
                 let dead = s.gone || s.since.elapsed() > node.config.node_timeout;
                 if dead && handled.insert(s.owner.clone()) {
