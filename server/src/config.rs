@@ -462,6 +462,37 @@ mod tests {
     }
 
     #[test]
+    fn cluster_table_and_its_checks() {
+        assert_eq!(Config::default().cluster, None);
+        let c = Config::from_toml_str(
+            "[cluster]\nnode_id = \"a\"\nnats = [\"nats://h1:4222\", \"nats://h2:4222\", \"nats://h3:4222\"]\n",
+        )
+        .unwrap();
+        let cl = c.cluster.unwrap();
+        assert_eq!((cl.node_id.as_str(), cl.nats.len()), ("a", 3));
+        assert_eq!(cl.effective_replicas(), 3, "three URLs: R3 by default");
+        assert_eq!(cl.node_timeout, Duration::from_secs(3));
+        assert_eq!(cl.message_retention, Duration::from_secs(7 * 86_400));
+        let one = Config::from_toml_str("[cluster]\nnode_id = \"b\"\nmessage_retention = \"2h\"\n")
+            .unwrap()
+            .cluster
+            .unwrap();
+        assert_eq!(one.nats, vec!["nats://127.0.0.1:4222".to_owned()]);
+        assert_eq!(one.effective_replicas(), 1);
+        assert_eq!(one.message_retention, Duration::from_secs(7200));
+        for bad in [
+            "[cluster]\nnode_id = \"\"\n",
+            "[cluster]\nnode_id = \"a.b\"\n",
+            "[cluster]\nnode_id = \"a\"\nreplicas = 7\n",
+            "[cluster]\nnode_id = \"a\"\nnats = []\n",
+            "[cluster]\nnode_id = \"a\"\nnodeid = 1\n",
+            "persistence = true\n[cluster]\nnode_id = \"a\"\n",
+        ] {
+            assert!(Config::from_toml_str(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn unknown_key_is_an_error() {
         assert!(Config::from_toml_str("max_keepalvie = 60").is_err());
     }

@@ -131,6 +131,22 @@ async fn retained_messages_are_cluster_wide_and_read_your_writes() {
     topics.sort();
     assert_eq!(topics.len(), 20, "19 of r/0..19 plus r/q0: {topics:?}");
     assert!(!topics.contains(&"r/3".to_owned()));
+
+    // `$SYS/broker/...` stays per node; `$SYS/brokers/<node_id>/...` is every node's, on every
+    // node (retained).
+    let (mut sys, _) = Client::connect(b.tcp, V5, "sys", true).await;
+    sys.subscribe_pid(1, "$SYS/brokers/+/uptime", QoS::AtMostOnce)
+        .await;
+    let mut nodes = std::collections::BTreeSet::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while nodes.len() < 3 && tokio::time::Instant::now() < deadline {
+        for g in receive(&mut sys, 1, Duration::from_secs(2), Duration::from_secs(2)).await {
+            nodes.insert(g.topic.split('/').nth(2).unwrap_or_default().to_owned());
+        }
+    }
+    assert_eq!(nodes.into_iter().collect::<Vec<_>>(), ["a", "b", "c"]);
+    sys.subscribe_pid(2, "$SYS/broker/uptime", QoS::AtMostOnce)
+        .await;
     stop(vec![a, b, c]).await;
 }
 
