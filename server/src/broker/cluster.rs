@@ -56,6 +56,14 @@ impl Broker {
         self.inner.cluster.as_ref().map(|l| l.retained_barrier())
     }
 
+    /// In a cluster, the recorded de-duplication id of the stored session `sid`'s incoming
+    /// QoS 2 message `pid` when JetStream may not have stored it (its first node died before
+    /// it could say): a resent PUBLISH is published again under that id, so it is stored
+    /// exactly once; `None`: answer PUBREC again without publishing.
+    pub fn qos2_redo(&self, sid: u64, pid: Pid) -> Option<ByteString> {
+        self.inner.cluster.as_ref()?.qos2_unstored(sid, pid.get())
+    }
+
     /// Whether this node has a session for `client_id`.
     pub fn has_session(&self, client_id: &str) -> bool {
         self.lock().sessions.key_of(client_id).is_some()
@@ -77,6 +85,8 @@ impl Broker {
         link: &Arc<dyn Link>,
         msg: &Arc<Message>,
         congestion: &mut Option<Congestion>,
+        qos2: Option<(u64, Pid)>,
+        id: Option<ByteString>,
     ) -> usize {
         if msg.qos == QoS::AtMostOnce {
             self.route(
@@ -93,6 +103,8 @@ impl Broker {
             st.ops.push(Op::Cluster(ClusterOp::Publish {
                 msg: Arc::clone(msg),
                 origin: msg.origin,
+                qos2: qos2.filter(|(sid, _)| *sid != 0),
+                id,
             }));
         }
         usize::MAX

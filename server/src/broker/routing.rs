@@ -7,6 +7,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytestring::ByteString;
 use tern_codec::{QoS, RetainHandling, SubscriptionOptions, TopicFilter};
 
 use super::subscriptions::{Subscriber, split_shared};
@@ -49,10 +50,20 @@ impl Broker {
     /// RETAIN flag is set. `also` is appended atomically with the routing (the publisher's
     /// incoming QoS 2 id: stored together with the deliveries, or neither).
     pub fn publish(&self, msg: Message, also: Option<Op>) -> Published {
+        self.publish_as(msg, also, None)
+    }
+
+    /// [`Broker::publish`]; in a cluster, `id` is the recorded JetStream de-duplication id
+    /// of an incoming QoS 2 PUBLISH resent after its first node died (see `cluster.rs`).
+    pub fn publish_as(&self, msg: Message, also: Option<Op>, id: Option<ByteString>) -> Published {
         let msg = Arc::new(msg);
         let mut st = self.lock();
         let mut congestion = None;
-        let matched = self.dispatch(&mut st, &msg, &mut congestion);
+        let qos2 = match &also {
+            Some(Op::Qos2In { sid, pid }) => Some((*sid, *pid)),
+            _ => None,
+        };
+        let matched = self.dispatch_with(&mut st, &msg, &mut congestion, qos2, id);
         if self.inner.durable {
             st.ops.extend(also);
         }
@@ -71,10 +82,21 @@ impl Broker {
         msg: &Arc<Message>,
         congestion: &mut Option<Congestion>,
     ) -> usize {
+        self.dispatch_with(st, msg, congestion, None, None)
+    }
+
+    fn dispatch_with(
+        &self,
+        st: &mut State,
+        msg: &Arc<Message>,
+        congestion: &mut Option<Congestion>,
+        qos2: Option<(u64, tern_codec::Pid)>,
+        id: Option<ByteString>,
+    ) -> usize {
         self.retain(st, msg);
         match &self.inner.cluster {
             Some(link) if !super::node_local(msg) => {
-                self.dispatch_cluster(st, link, msg, congestion)
+                self.dispatch_cluster(st, link, msg, congestion, qos2, id)
             }
             _ => self.route(st, msg, congestion, Route::LOCAL),
         }

@@ -44,4 +44,8 @@ pub trait Link: Send + Sync + 'static {
     /// connection with 0x8E and hands the session's state over), one of a dead node is
     /// claimed. The session's state, if any, is put into the broker before this resolves.
     fn claim(&self, client_id: ByteString) -> BoxFuture<Claim>;
+
+    /// The recorded JetStream de-duplication id of stored session `sid`'s incoming QoS 2
+    /// message `pid`, if JetStream may not have stored it yet.
+    fn qos2_unstored(&self, sid: u64, pid: u16) -> Option<ByteString>;
 }

@@ -395,6 +395,13 @@ impl Link for Node {
         }
     }
 
+    fn qos2_unstored(&self, sid: u64, pid: u16) -> Option<ByteString> {
+        self.lock_tracked()
+            .get(&sid)
+            .and_then(|t| t.qos2_unstored(pid))
+            .map(ByteString::from)
+    }
+
     fn claim(&self, client_id: ByteString) -> BoxFuture<Claim> {
         match self.me.upgrade() {
             Some(me) => Box::pin(async move { me.claim(&client_id).await }),

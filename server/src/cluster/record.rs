@@ -48,6 +48,18 @@ pub struct Record {
     /// Incoming QoS 2 packet ids awaiting PUBREL.
     #[serde(default)]
     pub qos2_in: Vec<u16>,
+    /// Incoming QoS 2 messages being published: packet id, JetStream de-duplication id, and
+    /// whether JetStream has stored it (then a resend only gets PUBREC again).
+    #[serde(default)]
+    pub qos2_ids: Vec<Qos2Record>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Qos2Record {
+    pub pid: u16,
+    pub id: String,
+    #[serde(default)]
+    pub stored: bool,
 }
 
 /// A will: `due` set once its connection ended (UNIX ms), else armed with its delay.
@@ -291,10 +303,41 @@ impl Tracked {
             }
             Op::Qos2Released { pid, .. } => {
                 self.rec.qos2_in.retain(|p| *p != pid.get());
+                self.rec.qos2_ids.retain(|q| q.pid != pid.get());
                 Change::Now
             }
             Op::Message { .. } | Op::Retain { .. } | Op::Cluster(_) => Change::None,
         }
+    }
+
+    /// Notes the de-duplication id of the incoming QoS 2 message `pid` (written before it is
+    /// published).
+    pub fn qos2_publishing(&mut self, pid: u16, id: &str) {
+        self.rec.qos2_ids.retain(|q| q.pid != pid);
+        self.rec.qos2_ids.push(Qos2Record {
+            pid,
+            id: id.to_owned(),
+            stored: false,
+        });
+    }
+
+    /// JetStream stored the incoming QoS 2 message `pid` (written lazily).
+    pub fn qos2_stored(&mut self, pid: u16) {
+        for q in &mut self.rec.qos2_ids {
+            if q.pid == pid && !q.stored {
+                q.stored = true;
+                self.lazy = true;
+            }
+        }
+    }
+
+    /// The recorded de-duplication id of `pid` if JetStream may not have it yet.
+    pub fn qos2_unstored(&self, pid: u16) -> Option<&str> {
+        self.rec
+            .qos2_ids
+            .iter()
+            .find(|q| q.pid == pid && !q.stored)
+            .map(|q| q.id.as_str())
     }
 
     /// The record to write now.

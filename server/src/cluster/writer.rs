@@ -95,6 +95,8 @@ struct Publishing {
     payload: Bytes,
     id: String,
     ack: Option<PublishAckFuture>,
+    /// An incoming QoS 2 message (session id, packet id): noted as stored once acknowledged.
+    qos2: Option<(u64, u16)>,
 }
 
 /// A record write.
@@ -115,12 +117,39 @@ impl Writer {
     async fn apply(&mut self, ops: Vec<Op>) {
         let clock = Clock::now();
         let mut publishes = Vec::new();
+        // Incoming QoS 2 messages: sent once their record holds the de-duplication id.
+        let mut deferred = Vec::new();
         let mut dirty: Vec<u64> = Vec::new();
         let mut flush = false;
         for op in ops {
             match op {
-                Op::Cluster(ClusterOp::Publish { msg, origin }) => {
-                    publishes.extend(self.publish(Kind::Stored, &msg, origin).await);
+                Op::Cluster(ClusterOp::Publish {
+                    msg,
+                    origin,
+                    qos2,
+                    id,
+                }) => {
+                    let qos2 = qos2.map(|(sid, pid)| (sid, pid.get()));
+                    let fresh = id.is_none();
+                    let Some(mut p) = self.prepare(Kind::Stored, &msg, origin, id) else {
+                        continue;
+                    };
+                    p.qos2 = qos2;
+                    match qos2 {
+                        Some((sid, pid)) if fresh => {
+                            if let Some(t) = self.node.lock_tracked().get_mut(&sid) {
+                                t.qos2_publishing(pid, &p.id);
+                                if !dirty.contains(&sid) {
+                                    dirty.push(sid);
+                                }
+                            }
+                            deferred.push(p);
+                        }
+                        _ => {
+                            p.ack = self.send(&p).await;
+                            publishes.push(p);
+                        }
+                    }
                 }
                 Op::Retain { topic, msg } => {
                     let msg = msg.unwrap_or_else(|| Arc::new(tombstone(&topic)));
@@ -161,8 +190,18 @@ impl Writer {
             }
         }
         self.write_records(&dirty).await;
+        for mut p in deferred {
+            p.ack = self.send(&p).await;
+            publishes.push(p);
+        }
         for p in publishes {
+            let qos2 = p.qos2;
             self.finish(p).await;
+            if let Some((sid, pid)) = qos2
+                && let Some(t) = self.node.lock_tracked().get_mut(&sid)
+            {
+                t.qos2_stored(pid);
+            }
         }
         if flush {
             let _ = self.node.client.flush().await;
@@ -176,18 +215,36 @@ impl Writer {
         msg: &Message,
         origin: Option<SessionKey>,
     ) -> Option<Publishing> {
+        let mut p = self.prepare(kind, msg, origin, None)?;
+        p.ack = self.send(&p).await;
+        Some(p)
+    }
+
+    /// A publish of `msg` with a new de-duplication id (or `id`), not sent yet.
+    fn prepare(
+        &mut self,
+        kind: Kind,
+        msg: &Message,
+        origin: Option<SessionKey>,
+        id: Option<ByteString>,
+    ) -> Option<Publishing> {
         let subject = subject_of(kind, &msg.topic)?;
         let payload = wire::encode(msg)?;
-        self.next_id += 1;
-        let mut p = Publishing {
+        let id = match id {
+            Some(id) => id.to_string(),
+            None => {
+                self.next_id += 1;
+                format!("{}-{}", self.node.owner, self.next_id)
+            }
+        };
+        Some(Publishing {
             subject,
             headers: wire::headers(&self.node.id, origin),
             payload,
-            id: format!("{}-{}", self.node.owner, self.next_id),
+            id,
             ack: None,
-        };
-        p.ack = self.send(&p).await;
-        Some(p)
+            qos2: None,
+        })
     }
 
     async fn send(&self, p: &Publishing) -> Option<PublishAckFuture> {

@@ -62,15 +62,24 @@ impl Session {
             ));
         }
 
+        // In a cluster, a resent QoS 2 PUBLISH whose first node died before JetStream said it
+        // had stored it is published again under its recorded de-duplication id.
+        let mut redo = None;
         if let QosPid::ExactlyOnce(pid) = p.qos_pid
             && self.incoming_qos2.contains(&pid)
         {
-            // A resent QoS 2 PUBLISH we already own: acknowledge again, do not deliver
-            // twice [MQTT-4.3.3-9, MQTT-4.3.3-10].
-            // Held behind the original PUBREC if that still waits for its commit.
-            return self.emit(w, Packet::PubRec(PubResp::new(pid)), 0);
+            redo = self.broker.qos2_redo(self.sid, pid);
+            if redo.is_none() {
+                // A resent QoS 2 PUBLISH we already own: acknowledge again, do not deliver
+                // twice [MQTT-4.3.3-9, MQTT-4.3.3-10].
+                // Held behind the original PUBREC if that still waits for its commit.
+                return self.emit(w, Packet::PubRec(PubResp::new(pid)), 0);
+            }
         }
-        if qos == QoS::ExactlyOnce && self.incoming_qos2.len() >= usize::from(self.receive_max_in) {
+        if qos == QoS::ExactlyOnce
+            && redo.is_none()
+            && self.incoming_qos2.len() >= usize::from(self.receive_max_in)
+        {
             return Err(Close::violation(
                 ReasonCode::ReceiveMaximumExceeded,
                 if v5 {
@@ -101,6 +110,7 @@ impl Session {
             QosPid::ExactlyOnce(pid) if self.sid != 0 => Some(Op::Qos2In { sid: self.sid, pid }),
             _ => None,
         };
+        let redone = redo.is_some();
         if bad_format {
             reason = ReasonCode::PayloadFormatInvalid;
         } else if !self.may_publish(&topic) {
@@ -126,7 +136,7 @@ impl Session {
                 properties: props.filter(|b| !b.is_empty()),
                 origin: Some(self.key),
             };
-            let published = self.broker.publish(msg, qos2_in.clone());
+            let published = self.broker.publish_as(msg, qos2_in.clone(), redo);
             commit = published.commit;
             self.note_congestion(published.congestion);
             if published.matched == 0 && v5 {
@@ -142,7 +152,7 @@ impl Session {
             }
             QosPid::ExactlyOnce(pid) => {
                 // A 3.1.1 client was told Success, so its flow continues with PUBREL.
-                if !reason.is_error() || !v5 {
+                if (!reason.is_error() || !v5) && !redone {
                     self.incoming_qos2.push(pid);
                     if commit == 0 && qos2_in.is_some() {
                         // Not routed (refused, `$SYS`, no subscriber): the id alone.

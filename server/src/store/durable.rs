@@ -125,6 +125,12 @@ pub enum ClusterOp {
     Publish {
         msg: Arc<Message>,
         origin: Option<SessionKey>,
+        /// An incoming QoS 2 PUBLISH of the stored session `sid` with packet id `pid`: its
+        /// JetStream de-duplication id goes into the session's record before it is sent, so
+        /// a resend on another node after this one died is stored once.
+        qos2: Option<(u64, Pid)>,
+        /// The de-duplication id, when the resend of such a PUBLISH reuses the recorded one.
+        id: Option<ByteString>,
     },
     /// This node's first subscription to a (non-shared) filter, or its last one gone: the
     /// NATS subscription for QoS 0 messages of other nodes.

@@ -241,3 +241,99 @@ async fn a_killed_node_s_wills_are_published_and_its_sessions_live_on() {
     drop((w1, w3));
     stop(vec![a, b]).await;
 }
+
+/// A QoS 2 publisher whose node is killed right after it sent a PUBLISH resends it (DUP,
+/// same packet id) to another node, as its session continues there: the subscriber gets
+/// every message exactly once [MQTT-4.3.3] — the resend is published under the
+/// de-duplication id the first node recorded, or not at all if the first node had not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_qos2_publisher_moved_by_a_node_crash_delivers_exactly_once() {
+    let nats = Nats::start(3).await;
+    let (a, b) = tokio::join!(node("a", &nats, 3), node("b", &nats, 3));
+    let d = Process::start("d", &nats, 3).await;
+    let (mut sub, _) = Client::connect(b.tcp, V5, "q2-sub", true).await;
+    sub.subscribe_pid(1, "once/#", QoS::ExactlyOnce).await;
+    const N: u16 = 60;
+    let reader = tokio::spawn(async move {
+        receive_distinct(&mut sub, usize::from(N), Duration::from_secs(90)).await
+    });
+    let session = || {
+        let mut c = connect_packet(V5, "q2-pub", false);
+        c.properties = ConnectProperties {
+            session_expiry_interval: Some(300),
+            ..Default::default()
+        }
+        .into();
+        c
+    };
+    let mut p = Client::tcp(d.tcp, V5, "q2-pub").await;
+    p.handshake(session()).await;
+    let mut d = Some(d);
+    for i in 0..N {
+        let id = i + 1;
+        if i == N / 2 {
+            // The node dies right after the PUBLISH left the client: the client cannot know
+            // whether it was taken, so it resends it to another node (DUP, same id).
+            p.send_publish(
+                "once/m",
+                format!("{i}").as_bytes(),
+                QoS::ExactlyOnce,
+                id,
+                false,
+            )
+            .await;
+            if let Some(d) = d.take() {
+                d.kill9().await;
+            }
+            p = Client::tcp(a.tcp, V5, "q2-pub").await;
+            let ack = p.handshake(session()).await;
+            assert!(
+                ack.session_present,
+                "the publisher's session moved to node a"
+            );
+            let mut again =
+                crate::support::publish("once/m", QoS::ExactlyOnce, format!("{i}").as_bytes());
+            again.dup = true;
+            again.qos_pid = tern_codec::QosPid::ExactlyOnce(crate::support::pid(id));
+            p.send(tern_codec::Packet::Publish(again)).await;
+            match p.recv().await {
+                tern_codec::Packet::PubRec(r) => assert_eq!(r.pid.get(), id),
+                other => panic!("expected PUBREC, got {other:?}"),
+            }
+            p.send(tern_codec::Packet::PubRel(tern_codec::PubResp::new(
+                crate::support::pid(id),
+            )))
+            .await;
+            match p.recv().await {
+                tern_codec::Packet::PubComp(_) => {}
+                other => panic!("expected PUBCOMP, got {other:?}"),
+            }
+            continue;
+        }
+        publish_within(
+            &mut p,
+            "once/m",
+            format!("{i}").as_bytes(),
+            QoS::ExactlyOnce,
+            id,
+            false,
+            Duration::from_secs(30),
+        )
+        .await;
+    }
+    let got = reader.await.unwrap();
+    let mut count: HashMap<String, usize> = HashMap::new();
+    for g in &got {
+        *count
+            .entry(String::from_utf8_lossy(&g.payload).into())
+            .or_default() += 1;
+    }
+    for i in 0..N {
+        assert_eq!(
+            count.get(&i.to_string()),
+            Some(&1),
+            "message {i} exactly once: {count:?}"
+        );
+    }
+    stop(vec![a, b]).await;
+}
