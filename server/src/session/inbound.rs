@@ -107,7 +107,11 @@ impl Session {
         // after a crash, a resent PUBLISH is either known (no second delivery) or was never
         // routed [MQTT-4.3.3-9].
         let qos2_in = match p.qos_pid {
-            QosPid::ExactlyOnce(pid) if self.sid != 0 => Some(Op::Qos2In { sid: self.sid, pid }),
+            // (A cluster gives every session a record; only one that outlives its connection
+            // needs its QoS 2 ids kept.)
+            QosPid::ExactlyOnce(pid) if self.sid != 0 && self.expiry > 0 => {
+                Some(Op::Qos2In { sid: self.sid, pid })
+            }
             _ => None,
         };
         let redone = redo.is_some();
@@ -286,7 +290,7 @@ impl Session {
         let reason = match self.incoming_qos2.iter().position(|p| *p == r.pid) {
             Some(i) => {
                 self.incoming_qos2.swap_remove(i);
-                if self.sid != 0 {
+                if self.sid != 0 && self.expiry > 0 {
                     // Released in the store before PUBCOMP: a stale id would make a later
                     // PUBLISH that reuses it look like a resend, and drop it.
                     let op = Op::Qos2Released {
