@@ -103,6 +103,8 @@ pub struct Config {
     pub admin_api: bool,
     /// Users of the `password_file` who may use the admin API.
     pub admin_users: Vec<String>,
+    /// Clustering over NATS (see `cluster`); `None` (no `[cluster]` table): a single broker.
+    pub cluster: Option<crate::cluster::ClusterConfig>,
     /// Seconds between `$SYS` updates; 0 disables `$SYS`.
     #[serde(with = "secs")]
     pub sys_interval: Duration,
@@ -180,6 +182,7 @@ impl Default for Config {
             metrics_auth: false,
             admin_api: true,
             admin_users: Vec::new(),
+            cluster: None,
             sys_interval: Duration::from_secs(10),
             max_topic_alias: 10,
             max_qos: 2,
@@ -253,6 +256,17 @@ impl Config {
         }
         if self.metrics_auth && self.password_file.is_none() {
             return bad("metrics_auth needs a password_file");
+        }
+        if let Some(c) = &self.cluster {
+            c.validate().map_err(Error::ConfigInvalid)?;
+            if self.persistence {
+                // JetStream keeps sessions and retained messages of a cluster, replicated;
+                // a node-local database would disagree with it after a takeover.
+                return bad(
+                    "persistence = true and [cluster] exclude each other: in a cluster, \
+                     NATS JetStream keeps sessions and retained messages",
+                );
+            }
         }
         Ok(())
     }
@@ -345,8 +359,34 @@ mod expiration {
     }
 }
 
+/// `message_retention`: like `persistent_client_expiration` but never "off".
+pub(crate) mod expiration_secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Secs(u64),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let secs = match Raw::deserialize(d)? {
+            Raw::Secs(n) => n,
+            Raw::Text(t) => super::expiration::parse(&t).ok_or_else(|| {
+                D::Error::custom(format!(
+                    "{t:?}: expected seconds or <n> followed by s, h, d, w, m or y"
+                ))
+            })?,
+        };
+        Ok(Duration::from_secs(secs))
+    }
+}
+
 /// `Duration` as whole seconds in the config file.
-mod secs {
+pub(crate) mod secs {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer};
@@ -419,6 +459,37 @@ mod tests {
         assert!(c.require_certificate);
         let d = Config::default();
         assert_eq!((d.tls, d.https, d.require_certificate), (None, None, false));
+    }
+
+    #[test]
+    fn cluster_table_and_its_checks() {
+        assert_eq!(Config::default().cluster, None);
+        let c = Config::from_toml_str(
+            "[cluster]\nnode_id = \"a\"\nnats = [\"nats://h1:4222\", \"nats://h2:4222\", \"nats://h3:4222\"]\n",
+        )
+        .unwrap();
+        let cl = c.cluster.unwrap();
+        assert_eq!((cl.node_id.as_str(), cl.nats.len()), ("a", 3));
+        assert_eq!(cl.effective_replicas(), 3, "three URLs: R3 by default");
+        assert_eq!(cl.node_timeout, Duration::from_secs(3));
+        assert_eq!(cl.message_retention, Duration::from_secs(7 * 86_400));
+        let one = Config::from_toml_str("[cluster]\nnode_id = \"b\"\nmessage_retention = \"2h\"\n")
+            .unwrap()
+            .cluster
+            .unwrap();
+        assert_eq!(one.nats, vec!["nats://127.0.0.1:4222".to_owned()]);
+        assert_eq!(one.effective_replicas(), 1);
+        assert_eq!(one.message_retention, Duration::from_secs(7200));
+        for bad in [
+            "[cluster]\nnode_id = \"\"\n",
+            "[cluster]\nnode_id = \"a.b\"\n",
+            "[cluster]\nnode_id = \"a\"\nreplicas = 7\n",
+            "[cluster]\nnode_id = \"a\"\nnats = []\n",
+            "[cluster]\nnode_id = \"a\"\nnodeid = 1\n",
+            "persistence = true\n[cluster]\nnode_id = \"a\"\n",
+        ] {
+            assert!(Config::from_toml_str(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

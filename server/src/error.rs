@@ -50,6 +50,9 @@ pub enum Error {
         path: PathBuf,
         message: String,
     },
+    /// `[cluster]`: NATS cannot be reached or its streams cannot be set up.
+    #[error("cluster: {0}")]
+    Cluster(String),
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),
 }

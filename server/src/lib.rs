@@ -20,6 +20,7 @@
 //! broker/        shared state behind a cheap-Clone handle (std Mutex, never across .await):
 //!                routing, subscription trie, session lifecycle, flow control
 //!                (queue draining, publisher pacing, slow consumers), statistics
+//! cluster/       [cluster]: nodes sharing a NATS cluster (routing, retained, sessions)
 //! store/         the store boundary: sessions, per-session queues, retained messages
 //!                persist/: snapshot file (persistence, autosave, load at start)
 //! auth/          allow_anonymous, password_file (mosquitto_passwd hashes), acl_file
@@ -44,6 +45,7 @@
 pub mod admin;
 pub mod auth;
 pub mod broker;
+pub mod cluster;
 pub mod config;
 pub mod connection;
 mod error;

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::Auth;
 use crate::broker::Broker;
 use crate::broker::Expired;
+use crate::cluster::Node;
 use crate::config::Config;
 use crate::error::Error;
 use crate::http::origin::{self, OriginPolicy};
@@ -38,7 +39,7 @@ pub struct Server {
 impl Server {
     /// Binds the MQTT/TCP and HTTP listeners, and the MQTT/TLS and HTTPS ones when
     /// configured (port 0 picks a free port).
-    pub async fn bind(config: Config) -> Result<Server, Error> {
+    pub async fn bind(mut config: Config) -> Result<Server, Error> {
         config.validate()?;
         // Security files first: a broken password or ACL file must stop start-up before
         // any port is open.
@@ -48,6 +49,26 @@ impl Server {
         let opened = open_store(&config)?;
         // So must an unusable certificate or key.
         let acceptors = tls::acceptors(&config)?;
+        // And, for a cluster node, NATS that cannot be reached (waits up to 30 s).
+        let node = match &config.cluster {
+            Some(c) => {
+                let node = Node::start(c, config.max_queued_messages)
+                    .await
+                    .map_err(Error::Cluster)?;
+                // A message travels as one NATS message: announce a v5 Maximum Packet Size
+                // that fits NATS's `max_payload`.
+                let fit = node.max_packet_size();
+                if config.effective_max_packet_size() > fit {
+                    tracing::info!(
+                        max_packet_size = fit,
+                        "cluster: max_packet_size lowered to fit NATS max_payload"
+                    );
+                    config.max_packet_size = fit;
+                }
+                Some(node)
+            }
+            None => None,
+        };
         let bind = |what: &'static str, addr: SocketAddr| async move {
             let l = TcpListener::bind(addr)
                 .await
@@ -65,9 +86,14 @@ impl Server {
             Some(addr) => Some(bind("https", addr).await?),
             None => None,
         };
-        let broker = match opened {
-            None => Broker::with_auth(config.clone(), auth),
-            Some(o) => {
+        let broker = match (opened, node) {
+            (_, Some(node)) => {
+                let broker = Broker::with_cluster(config.clone(), auth, node.clone(), node.clone());
+                node.run(&broker).await;
+                broker
+            }
+            (None, None) => Broker::with_auth(config.clone(), auth),
+            (Some(o), None) => {
                 let broker = Broker::with_store(config.clone(), auth, Arc::new(o.store));
                 let expired = Expired {
                     entries: o.expired_entries,

@@ -1,5 +1,6 @@
 //! `$SYS/broker/...` statistics with Mosquitto's topic names, published retained every
-//! `sys_interval` seconds and only when a value changed. Filters starting with a wildcard do
+//! `sys_interval` seconds and only when a value changed. A cluster node also publishes them
+//! cluster-wide as `$SYS/brokers/<node_id>/...`. Filters starting with a wildcard do
 //! not see them [MQTT-4.7.2-1]; subscribe to `$SYS/#`.
 
 use std::collections::HashMap;
@@ -143,21 +144,30 @@ impl SysPublisher {
             if self.last.get(&name) == Some(&value) {
                 continue;
             }
-            let Ok(topic) = TopicName::new(format!("$SYS/broker/{name}")) else {
-                continue;
-            };
-            self.broker.publish(
-                Message {
-                    topic,
-                    payload: Bytes::from(value.clone().into_bytes()),
-                    qos: QoS::AtMostOnce,
-                    retain: true,
-                    properties: None,
-                    origin: None,
-                    expires_at: None,
-                },
-                None,
-            );
+            let payload = Bytes::from(value.clone().into_bytes());
+            // `$SYS/broker/...` is this node's own; in a cluster the same values go to every
+            // node as `$SYS/brokers/<node_id>/...` (retained, so a new subscriber sees every
+            // node's latest).
+            let node = self.broker.config().cluster.as_ref().map(|c| &c.node_id);
+            let topics = std::iter::once(format!("$SYS/broker/{name}"))
+                .chain(node.map(|id| format!("$SYS/brokers/{id}/{name}")));
+            for topic in topics {
+                let Ok(topic) = TopicName::new(topic) else {
+                    continue;
+                };
+                self.broker.publish(
+                    Message {
+                        topic,
+                        payload: payload.clone(),
+                        qos: QoS::AtMostOnce,
+                        retain: true,
+                        properties: None,
+                        origin: None,
+                        expires_at: None,
+                    },
+                    None,
+                );
+            }
             self.last.insert(name, value);
         }
     }

@@ -6,6 +6,7 @@
 //!   during the builds), unit and integration tests, interop with real MQTT clients, the
 //!   browser end-to-end tests, the Debian wasm route when its inputs changed; then the slowest
 //!   tests.
+//! * `cargo xtask cluster` — three NATS servers and three broker nodes on them, on loopback.
 //! * `cargo xtask dist` — build the page into `dist/` only.
 //! * `cargo xtask serve` — `trunk serve` (edit–reload loop) with a broker; installs Trunk.
 //! * `cargo xtask setup` — install what `test` needs, nothing else.
@@ -20,7 +21,9 @@
 //! * `lint.rs` — clippy during the real builds (`RUSTC_WORKSPACE_WRAPPER`), not as extra passes.
 //! * `timings.rs` — per test binary / browser test file durations, slowest first.
 //! * `tasks.rs` — `run`, `dist`, `test`, `serve` put together from the pieces above.
+//! * `cluster.rs` — `cluster`: NATS servers and broker nodes as child processes.
 
+mod cluster;
 mod cmd;
 mod lint;
 mod paths;
@@ -40,6 +43,8 @@ commands:
   test [--debian-route]
                     run every check and test (what CI runs); --debian-route also proves the
                     Debian wasm32 fallback when nothing it depends on changed
+  cluster           three clustered nats-server and three broker nodes on loopback (MQTT
+                    1883-1885, web UI 8080-8082); Ctrl+C stops them all
   dist              build the page (release) into dist/
   serve [-- ARGS]   `trunk serve` on :8081 with a broker on :8080 (installs Trunk the first time)
   setup             install what `test` needs, without running anything
@@ -72,6 +77,7 @@ fn main() -> ExitCode {
         "run" => tasks::run(&rest),
         "test" => test_options(&rest).and_then(|o| tasks::test(&o)),
         "dist" => tasks::dist(),
+        "cluster" => cluster::run(),
         "serve" => tasks::serve(&rest),
         "setup" => setup::for_test().map(|_| ()),
         "env" => wasm::ensure().map(|_| print!("{}", paths::shell_exports())),

@@ -2,7 +2,8 @@
 //!
 //! * building the page (`run`, `dist`): the wasm32 std, Node.js and npm's binaryen (wasm-opt);
 //! * testing (`test`): that, plus the real peers — Chromium, Mosquitto and its clients, MQTT.js,
-//!   playwright-core, paho-mqtt — and OpenSSL for the wss browser test;
+//!   playwright-core, paho-mqtt, nats-server — and OpenSSL for the wss browser test;
+//! * three nodes on NATS (`cluster`): the build tools and nats-server;
 //! * the edit–reload loop (`serve`): that, plus Trunk and wasm-bindgen-cli (built with
 //!   `cargo install`, minutes, so only for whoever runs `trunk serve`).
 //!
@@ -27,7 +28,12 @@ const TEST_SYSTEM: &[(&str, &str)] = &[
     ("python3", "python3"),
     // Certificates for the wss browser test (web/e2e/wss.test.mjs).
     ("openssl", "openssl"),
+    // The cluster tests (server/tests/cluster/) run three NATS servers.
+    ("nats-server", "nats-server"),
 ];
+
+/// What `cluster` needs beyond building: the NATS server the nodes share.
+const CLUSTER_SYSTEM: &[(&str, &str)] = &[("nats-server", "nats-server")];
 
 pub const TRUNK_VERSION: &str = "0.22.1";
 
@@ -60,6 +66,15 @@ pub fn for_test() -> Result<Route> {
     )?;
     python_tools()?;
     Ok(route)
+}
+
+/// What `cluster` needs: the build tools and `nats-server`.
+pub fn for_cluster() -> Result<Route> {
+    system_packages(
+        CLUSTER_SYSTEM,
+        "the nodes of `cargo xtask cluster` share a NATS cluster",
+    )?;
+    for_build()
 }
 
 /// What `serve` needs: the build tools plus Trunk and the wasm-bindgen CLI it calls.

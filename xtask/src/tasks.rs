@@ -39,7 +39,7 @@ pub fn run(extra: &[String]) -> Result {
 }
 
 /// `cargo build --release -p tern-server`: the one binary (`dist/` embedded).
-fn release_broker() -> Result<PathBuf> {
+pub fn release_broker() -> Result<PathBuf> {
     let tern = paths::target_dir().join("release").join("tern");
     let s = step(
         "the broker with the page inside (cargo build --release -p tern-server)",

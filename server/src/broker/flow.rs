@@ -170,7 +170,8 @@ mod tests {
                 will: None,
                 info,
             })
-            .await;
+            .await
+            .unwrap();
         let filter = TopicFilter::new("t").unwrap();
         broker.subscribe(
             sub.key,

@@ -71,11 +71,19 @@ impl Broker {
     /// Attaches a new connection to the session of `req.client_id`, taking over a connected
     /// one first [MQTT-3.1.4-3]: the old connection is kicked and we wait until it has handed
     /// its state back (bounded), so a resumed session keeps its in-flight messages.
-    pub async fn connect(&self, req: &ConnectRequest) -> Attached {
+    pub async fn connect(&self, req: &ConnectRequest) -> Result<Attached, String> {
+        if let Some(link) = &self.inner.cluster {
+            // Cluster-wide, one node at a time serves a client id [MQTT-3.1.4-3]: take the
+            // session over from another node first (its state comes with it).
+            if let crate::cluster::Claim::Unavailable(why) = link.claim(req.client_id.clone()).await
+            {
+                return Err(why);
+            }
+        }
         let mut attempts = 0;
         loop {
             let done = match self.try_attach(req) {
-                Ok(a) => return a,
+                Ok(a) => return Ok(a),
                 Err(done) => done,
             };
             attempts += 1;
@@ -152,11 +160,13 @@ impl Broker {
             if self.inner.durable {
                 // Newly persistent (or resumed from a session that was not stored): its
                 // subscriptions go into the store with it. Now ending with its connection:
-                // nothing of it stays stored.
-                let promoted = req.expiry > 0 && s.sid == 0;
+                // nothing of it stays stored. In a cluster every session has a record (which
+                // node owns it, its will for when that node dies).
+                let keep = req.expiry > 0 || self.inner.cluster.is_some();
+                let promoted = keep && s.sid == 0;
                 if promoted {
                     s.sid = self.inner.store.next_sid();
-                } else if req.expiry == 0 && s.sid != 0 {
+                } else if !keep && s.sid != 0 {
                     ops.push(Op::SessionGone { sid: s.sid });
                     s.sid = 0;
                 }
@@ -287,6 +297,9 @@ impl Broker {
         };
         for filter in s.subscriptions.keys() {
             st.subs.remove(filter, key);
+            if self.inner.cluster.is_some() {
+                self.cluster_unsubscribed(st, key, filter);
+            }
         }
         if self.inner.durable && s.sid != 0 {
             st.ops.push(Op::SessionGone { sid: s.sid });
@@ -298,9 +311,8 @@ impl Broker {
 
     pub(super) fn publish_locked(&self, st: &mut State, msg: Message) {
         let msg = Arc::new(msg);
-        self.retain(st, &msg);
         // Wills and expiry run outside any publisher's session: nobody to slow down.
-        self.route(st, &msg, &mut None);
+        self.dispatch(st, &msg, &mut None);
     }
 
     /// Fires delayed wills and ends expired offline sessions; returns the next deadline.

@@ -15,9 +15,11 @@
 //! * `lifecycle.rs`: attach, detach, expiry, wills
 //! * `flow.rs`: draining queues into sessions, pacing publishers for congested subscribers
 //! * `recovery.rs`: putting a loaded [`Image`](crate::store::Image) back
+//! * `cluster.rs`: with `[cluster]`, what other nodes send (messages, retained, sessions)
 //! * `subscriptions/`: the topic-filter trie; `stats.rs`, `security.rs`
 
 pub mod admin;
+mod cluster;
 mod flow;
 mod lifecycle;
 mod recovery;
@@ -26,13 +28,16 @@ mod security;
 mod stats;
 pub mod subscriptions;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Instant;
 
+use bytestring::ByteString;
 use tokio::sync::{Notify, Semaphore, watch};
 
 pub use crate::store::{Commit, Delivery, Inflight, Message, SessionKey};
+pub use cluster::Adoption;
 pub use flow::{Congestion, Published};
 pub use lifecycle::{Attached, ConnectRequest, Detach};
 pub use recovery::{Expired, Restored};
@@ -40,6 +45,7 @@ pub use stats::{Counters, Gauges, OpenConnection, Snapshot, Stats};
 use subscriptions::{Match, SubscriptionTree};
 
 use crate::auth::Auth;
+use crate::cluster::Link;
 use crate::config::Config;
 use crate::store::{
     MemoryStore, Op, RetainedStore, SessionRecord, SessionStore, Store, StoredSession,
@@ -49,6 +55,17 @@ use crate::store::{
 #[derive(Clone)]
 pub struct Broker {
     inner: Arc<Inner>,
+}
+
+/// A handle that does not keep the broker alive (held by the cluster side, which the broker
+/// itself holds).
+#[derive(Clone)]
+pub struct WeakBroker(std::sync::Weak<Inner>);
+
+impl WeakBroker {
+    pub fn upgrade(&self) -> Option<Broker> {
+        self.0.upgrade().map(|inner| Broker { inner })
+    }
 }
 
 struct Inner {
@@ -70,6 +87,9 @@ struct Inner {
     store: Arc<dyn Store>,
     /// `store.durable()`, read on every routed message.
     durable: bool,
+    /// The other nodes (`[cluster]`); `None`: a single broker, and nothing below looks at
+    /// the cluster fields.
+    cluster: Option<Arc<dyn Link>>,
 }
 
 struct State {
@@ -83,6 +103,10 @@ struct State {
     next_deadline: Option<Instant>,
     /// Ops of the current locked section, appended to the store before unlocking.
     ops: Vec<Op>,
+    /// Cluster only: local non-shared subscriptions per filter (a NATS subscription each).
+    interest: HashMap<ByteString, u32>,
+    /// Cluster only: the last message of the message stream routed here.
+    stream_pos: u64,
 }
 
 /// The locked state; releasing it mirrors the counts statistics read into [`Gauges`].
@@ -141,6 +165,25 @@ impl Broker {
 
     /// A broker keeping what must survive a crash in `store`.
     pub fn with_store(config: Config, auth: Auth, store: Arc<dyn Store>) -> Broker {
+        Broker::build(config, auth, store, None)
+    }
+
+    /// A cluster node: `store` and `link` are the node's NATS side (see `cluster`).
+    pub fn with_cluster(
+        config: Config,
+        auth: Auth,
+        store: Arc<dyn Store>,
+        link: Arc<dyn Link>,
+    ) -> Broker {
+        Broker::build(config, auth, store, Some(link))
+    }
+
+    fn build(
+        config: Config,
+        auth: Auth,
+        store: Arc<dyn Store>,
+        cluster: Option<Arc<dyn Link>>,
+    ) -> Broker {
         let permits = config.connection_permits();
         let sessions = SessionStore::default();
         let gauges = Gauges {
@@ -157,6 +200,8 @@ impl Broker {
                     scratch_retained: Vec::new(),
                     next_deadline: None,
                     ops: Vec::new(),
+                    interest: HashMap::new(),
+                    stream_pos: 0,
                 }),
                 config,
                 auth: RwLock::new(Arc::new(auth)),
@@ -170,12 +215,17 @@ impl Broker {
                 connections: Arc::new(Semaphore::new(permits)),
                 durable: store.durable(),
                 store,
+                cluster,
             }),
         }
     }
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    pub fn downgrade(&self) -> WeakBroker {
+        WeakBroker(Arc::downgrade(&self.inner))
     }
 
     pub fn stats(&self) -> &Stats {
@@ -267,4 +317,10 @@ fn record(s: &StoredSession, will: Option<crate::store::StoredWill>) -> Op {
 /// A `$SYS/...` statistics message: describes this run, never persisted.
 fn is_sys(m: &Message) -> bool {
     m.topic.as_str().starts_with("$SYS/")
+}
+
+/// `$SYS/broker/...`: this node's own statistics, never sent to other nodes (they publish
+/// theirs; `$SYS/brokers/<node_id>/...` is the cluster-wide copy).
+fn node_local(m: &Message) -> bool {
+    m.topic.as_str().starts_with("$SYS/broker/")
 }

@@ -7,6 +7,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytestring::ByteString;
 use tern_codec::{QoS, RetainHandling, SubscriptionOptions, TopicFilter};
 
 use super::subscriptions::{Subscriber, split_shared};
@@ -22,20 +23,47 @@ pub struct Subscribed {
     pub commit: Commit,
 }
 
-/// Per routed message: the stored body's id, once a persistent queue took it.
+/// Per routed message: the stored body's id, once a persistent queue took it (in a
+/// cluster: the message's position in the message stream).
 #[derive(Default)]
-struct Body(Option<u64>);
+pub(super) struct Body(pub(super) Option<u64>);
+
+/// How a message is routed.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Route {
+    /// Shared subscriptions get it too (not in a cluster: NATS chooses their member).
+    pub shared: bool,
+    /// Its position in the cluster's message stream (0: none).
+    pub seq: u64,
+}
+
+impl Route {
+    /// A single broker's routing.
+    pub const LOCAL: Route = Route {
+        shared: true,
+        seq: 0,
+    };
+}
 
 impl Broker {
     /// Routes `msg` to every matching subscription and updates the retained store when the
     /// RETAIN flag is set. `also` is appended atomically with the routing (the publisher's
     /// incoming QoS 2 id: stored together with the deliveries, or neither).
     pub fn publish(&self, msg: Message, also: Option<Op>) -> Published {
+        self.publish_as(msg, also, None)
+    }
+
+    /// [`Broker::publish`]; in a cluster, `id` is the recorded JetStream de-duplication id
+    /// of an incoming QoS 2 PUBLISH resent after its first node died (see `cluster.rs`).
+    pub fn publish_as(&self, msg: Message, also: Option<Op>, id: Option<ByteString>) -> Published {
         let msg = Arc::new(msg);
         let mut st = self.lock();
-        self.retain(&mut st, &msg);
         let mut congestion = None;
-        let matched = self.route(&mut st, &msg, &mut congestion);
+        let qos2 = match &also {
+            Some(Op::Qos2In { sid, pid }) => Some((*sid, *pid)),
+            _ => None,
+        };
+        let matched = self.dispatch_with(&mut st, &msg, &mut congestion, qos2, id);
         if self.inner.durable {
             st.ops.extend(also);
         }
@@ -46,9 +74,46 @@ impl Broker {
         }
     }
 
-    /// Stores or clears the retained message of `msg`'s topic when it has RETAIN set.
+    /// Retains and routes a message published on this node (by a client, a will, `$SYS`).
+    /// In a cluster it also goes to the other nodes (see `cluster.rs`).
+    pub(super) fn dispatch(
+        &self,
+        st: &mut State,
+        msg: &Arc<Message>,
+        congestion: &mut Option<Congestion>,
+    ) -> usize {
+        self.dispatch_with(st, msg, congestion, None, None)
+    }
+
+    fn dispatch_with(
+        &self,
+        st: &mut State,
+        msg: &Arc<Message>,
+        congestion: &mut Option<Congestion>,
+        qos2: Option<(u64, tern_codec::Pid)>,
+        id: Option<ByteString>,
+    ) -> usize {
+        self.retain(st, msg);
+        match &self.inner.cluster {
+            Some(link) if !super::node_local(msg) => {
+                self.dispatch_cluster(st, link, msg, congestion, qos2, id)
+            }
+            _ => self.route(st, msg, congestion, Route::LOCAL),
+        }
+    }
+
+    /// Stores or clears the retained message of `msg`'s topic when it has RETAIN set. In a
+    /// cluster the retained stream is the one copy: every node (this one too) applies it
+    /// from there, in the stream's order.
     pub(super) fn retain(&self, st: &mut State, msg: &Arc<Message>) {
         if !(msg.retain && self.inner.config.retain_available) {
+            return;
+        }
+        if self.inner.cluster.is_some() && !super::node_local(msg) {
+            st.ops.push(Op::Retain {
+                topic: msg.topic.as_bytestring().clone(),
+                msg: (!msg.payload.is_empty()).then(|| Arc::clone(msg)),
+            });
             return;
         }
         st.retained.set(msg);
@@ -65,6 +130,7 @@ impl Broker {
         st: &mut State,
         msg: &Arc<Message>,
         congestion: &mut Option<Congestion>,
+        how: Route,
     ) -> usize {
         let State {
             sessions,
@@ -79,12 +145,14 @@ impl Broker {
             &|k| sessions.get(k).is_some_and(|s| s.live.is_some()),
             scratch,
         );
-        // No Local: never back to the publishing session [MQTT-3.8.3-3].
-        scratch.retain(|m| !(m.no_local && Some(m.key) == msg.origin));
+        // No Local: never back to the publishing session [MQTT-3.8.3-3]. In a cluster,
+        // shared subscriptions are served through NATS queue groups instead (one member
+        // cluster-wide).
+        scratch.retain(|m| !(m.no_local && Some(m.key) == msg.origin) && (how.shared || !m.shared));
         if scratch.len() > 1 {
             scratch.sort_unstable_by_key(|m| (m.shared, m.key));
         }
-        let mut body = Body::default();
+        let mut body = Body((how.seq != 0).then_some(how.seq));
         let mut delivered = 0;
         let mut i = 0;
         while i < scratch.len() {
@@ -106,6 +174,10 @@ impl Broker {
                 j += 1;
             }
             i = j;
+            if how.seq != 0 && sessions.get(first.key).is_some_and(|s| s.hwm >= how.seq) {
+                // Already queued when the session came over from another node.
+                continue;
+            }
             let d = Delivery {
                 msg: Arc::clone(msg),
                 qos: msg.qos.min(qos),
@@ -115,7 +187,7 @@ impl Broker {
                 sub_ids: ids,
                 stored: None,
             };
-            if self.enqueue(sessions, ops, &mut body, first.key, d, congestion) {
+            if self.enqueue(sessions, ops, &mut body, first.key, d, congestion, how.seq) {
                 delivered += 1;
             }
         }
@@ -124,9 +196,11 @@ impl Broker {
 
     /// Pushes into one session's bounded queue. Offline sessions keep only QoS 1/2 (and QoS
     /// 0 with `queue_qos0_messages`). A persistent session's QoS 1/2 deliveries (and its
-    /// offline QoS 0 ones) are stored. Reports the first live subscriber whose queue passed
-    /// the congestion mark.
-    fn enqueue(
+    /// offline QoS 0 ones) are stored; in a cluster, its QoS 1/2 deliveries from the message
+    /// stream (`seq`, 0 for none) are noted so that another node can take them over. Reports
+    /// the first live subscriber whose queue passed the congestion mark.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn enqueue(
         &self,
         sessions: &mut SessionStore,
         ops: &mut Vec<Op>,
@@ -134,6 +208,7 @@ impl Broker {
         key: SessionKey,
         mut d: Delivery,
         congestion: &mut Option<Congestion>,
+        seq: u64,
     ) -> bool {
         let config = &self.inner.config;
         let Some(s) = sessions.get_mut(key) else {
@@ -143,7 +218,11 @@ impl Broker {
         if offline && d.qos == QoS::AtMostOnce && !config.queue_qos0_messages {
             return true;
         }
-        let store = self.inner.durable && s.sid != 0 && (d.qos != QoS::AtMostOnce || offline);
+        let store = if self.inner.cluster.is_none() {
+            self.inner.durable && s.sid != 0 && (d.qos != QoS::AtMostOnce || offline)
+        } else {
+            seq != 0 && d.qos != QoS::AtMostOnce && s.sid != 0 && s.expiry > 0
+        };
         let mut entry = None;
         if store {
             let mid = *body.0.get_or_insert_with(|| {
@@ -255,6 +334,9 @@ impl Broker {
                     id,
                 });
             }
+            if self.inner.cluster.is_some() {
+                self.cluster_subscribed(&mut st, key, sid, filter.as_str(), existed);
+            }
             let (group, inner) = split_shared(filter.as_str());
             let send = match options.retain_handling {
                 RetainHandling::SendAtSubscribe => true,
@@ -278,7 +360,7 @@ impl Broker {
                 };
                 // Retained messages answer this subscriber's own SUBSCRIBE: no publisher to
                 // slow down.
-                self.enqueue(sessions, ops, &mut Body::default(), key, d, &mut None);
+                self.enqueue(sessions, ops, &mut Body::default(), key, d, &mut None, 0);
             }
         }
         st.scratch_retained = retained;
@@ -305,6 +387,9 @@ impl Broker {
                     sid,
                     filter: f.as_str().into(),
                 });
+            }
+            if removed && self.inner.cluster.is_some() {
+                self.cluster_unsubscribed(&mut st, key, f.as_str());
             }
             existed.push(removed);
         }

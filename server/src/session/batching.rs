@@ -30,6 +30,7 @@ impl Session {
         let notify = Arc::clone(&self.notify);
         for _ in 0..INPUT_BATCH {
             if self.congestion.is_some()
+                || self.barrier.is_some()
                 || writer.pending() >= WRITE_READ_STOP
                 || self.held.len() >= super::held::HELD_READ_STOP
             {

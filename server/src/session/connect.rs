@@ -193,7 +193,9 @@ where
         // Stored with a persistent session: published after a crash too.
         will: will
             .as_ref()
-            .filter(|_| broker.durable() && expiry > 0)
+            // In a cluster every session's will is in its record: a survivor publishes it
+            // when this node dies.
+            .filter(|_| broker.durable() && (expiry > 0 || broker.clustered()))
             .map(|w| StoredWill::Armed {
                 msg: w.0.clone(),
                 delay: w.1,
@@ -203,6 +205,22 @@ where
     let attached = tokio::select! {
         () = ctx.shutdown.cancelled() => return None,
         a = broker.connect(&req) => a,
+    };
+    let attached = match attached {
+        Ok(a) => a,
+        Err(why) => {
+            // A cluster node that cannot reach NATS cannot know whether another node serves
+            // this client id: v5 0x88 Server unavailable, 3.1.1 return code 3.
+            tracing::warn!(peer = %ctx.peer, client_id = %client_id, "cluster unavailable: {why}");
+            refuse(
+                writer,
+                (
+                    ReasonCode::ServerUnavailable,
+                    "the cluster (NATS) cannot be reached to take the session over",
+                ),
+            );
+            return None;
+        }
     };
     let mut will = will;
     if let Some(w) = will.as_mut() {
@@ -288,6 +306,7 @@ where
         congestion: None,
         held: VecDeque::new(),
         commits: broker.commits(),
+        barrier: None,
     };
     // After the session's record is stored (a restart then finds what CONNACK promised).
     if session
@@ -319,6 +338,12 @@ fn check(c: &Connect, ctx: &SessionContext) -> Result<Accepted, Refusal> {
             return Err((
                 ReasonCode::TopicNameInvalid,
                 "will topic has more than max_topic_levels levels",
+            ));
+        }
+        if !ctx.broker.topic_fits(&w.topic) {
+            return Err((
+                ReasonCode::TopicNameInvalid,
+                "will topic too long for a NATS subject (cluster)",
             ));
         }
         if w.qos > config.max_qos() {

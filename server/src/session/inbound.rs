@@ -53,16 +53,33 @@ impl Session {
                 format!("PUBLISH topic has more than max_topic_levels ({max_levels}) levels"),
             ));
         }
+        if !self.broker.topic_fits(&topic) {
+            // A cluster node sends every message as a NATS subject; NATS refuses control
+            // lines over 4 KiB.
+            return Err(Close::violation(
+                ReasonCode::TopicNameInvalid,
+                "PUBLISH topic too long for a NATS subject (cluster)",
+            ));
+        }
 
+        // In a cluster, a resent QoS 2 PUBLISH whose first node died before JetStream said it
+        // had stored it is published again under its recorded de-duplication id.
+        let mut redo = None;
         if let QosPid::ExactlyOnce(pid) = p.qos_pid
             && self.incoming_qos2.contains(&pid)
         {
-            // A resent QoS 2 PUBLISH we already own: acknowledge again, do not deliver
-            // twice [MQTT-4.3.3-9, MQTT-4.3.3-10].
-            // Held behind the original PUBREC if that still waits for its commit.
-            return self.emit(w, Packet::PubRec(PubResp::new(pid)), 0);
+            redo = self.broker.qos2_redo(self.sid, pid);
+            if redo.is_none() {
+                // A resent QoS 2 PUBLISH we already own: acknowledge again, do not deliver
+                // twice [MQTT-4.3.3-9, MQTT-4.3.3-10].
+                // Held behind the original PUBREC if that still waits for its commit.
+                return self.emit(w, Packet::PubRec(PubResp::new(pid)), 0);
+            }
         }
-        if qos == QoS::ExactlyOnce && self.incoming_qos2.len() >= usize::from(self.receive_max_in) {
+        if qos == QoS::ExactlyOnce
+            && redo.is_none()
+            && self.incoming_qos2.len() >= usize::from(self.receive_max_in)
+        {
             return Err(Close::violation(
                 ReasonCode::ReceiveMaximumExceeded,
                 if v5 {
@@ -90,9 +107,14 @@ impl Session {
         // after a crash, a resent PUBLISH is either known (no second delivery) or was never
         // routed [MQTT-4.3.3-9].
         let qos2_in = match p.qos_pid {
-            QosPid::ExactlyOnce(pid) if self.sid != 0 => Some(Op::Qos2In { sid: self.sid, pid }),
+            // (A cluster gives every session a record; only one that outlives its connection
+            // needs its QoS 2 ids kept.)
+            QosPid::ExactlyOnce(pid) if self.sid != 0 && self.expiry > 0 => {
+                Some(Op::Qos2In { sid: self.sid, pid })
+            }
             _ => None,
         };
+        let redone = redo.is_some();
         if bad_format {
             reason = ReasonCode::PayloadFormatInvalid;
         } else if !self.may_publish(&topic) {
@@ -118,7 +140,7 @@ impl Session {
                 properties: props.filter(|b| !b.is_empty()),
                 origin: Some(self.key),
             };
-            let published = self.broker.publish(msg, qos2_in.clone());
+            let published = self.broker.publish_as(msg, qos2_in.clone(), redo);
             commit = published.commit;
             self.note_congestion(published.congestion);
             if published.matched == 0 && v5 {
@@ -134,7 +156,7 @@ impl Session {
             }
             QosPid::ExactlyOnce(pid) => {
                 // A 3.1.1 client was told Success, so its flow continues with PUBREL.
-                if !reason.is_error() || !v5 {
+                if (!reason.is_error() || !v5) && !redone {
                     self.incoming_qos2.push(pid);
                     if commit == 0 && qos2_in.is_some() {
                         // Not routed (refused, `$SYS`, no subscriber): the id alone.
@@ -268,7 +290,7 @@ impl Session {
         let reason = match self.incoming_qos2.iter().position(|p| *p == r.pid) {
             Some(i) => {
                 self.incoming_qos2.swap_remove(i);
-                if self.sid != 0 {
+                if self.sid != 0 && self.expiry > 0 {
                     // Released in the store before PUBCOMP: a stale id would make a later
                     // PUBLISH that reuses it look like a resend, and drop it.
                     let op = Op::Qos2Released {
@@ -302,6 +324,11 @@ impl Session {
             if limits::too_many_levels(inner, config.max_topic_levels) {
                 // v5 SUBACK 0x8F Topic Filter invalid, 3.1.1 0x80 [MQTT-3.9.3-1].
                 tracing::warn!(client_id = %self.client_id, levels_max = config.max_topic_levels, "refusing SUBSCRIBE filter with more than max_topic_levels levels");
+                reasons.push(ReasonCode::TopicFilterInvalid);
+                continue;
+            }
+            if !self.broker.topic_fits(inner) {
+                tracing::warn!(client_id = %self.client_id, "refusing SUBSCRIBE filter too long for a NATS subject (cluster)");
                 reasons.push(ReasonCode::TopicFilterInvalid);
                 continue;
             }

@@ -152,6 +152,9 @@ pub(crate) struct Session {
     /// persistence is on.
     held: VecDeque<(Commit, Packet)>,
     commits: Option<watch::Receiver<Commit>>,
+    /// Cluster: a SUBSCRIBE waiting until this node's retained store has caught up with the
+    /// cluster (read-your-writes); input waits behind it, so packets stay in order.
+    barrier: Option<Box<(tern_codec::Subscribe, crate::cluster::BoxFuture<()>)>>,
 }
 
 /// Runs one connection to completion. Never panics on client input; every exit path hands
@@ -252,6 +255,9 @@ impl Session {
                 .congestion
                 .clone()
                 .map(|(c, deadline)| Box::pin(broker.wait_drained(c, deadline)));
+            let mut barrier = self.barrier.take();
+            let waiting = barrier.is_some();
+            let mut barrier_done = false;
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => return Close::Shutdown,
@@ -266,6 +272,9 @@ impl Session {
                 () = notify.notified() => self.want_pull = true,
                 () = async { if let Some(f) = drained { f.await } }, if self.congestion.is_some() => {
                     self.congestion = None;
+                }
+                () = async { if let Some(b) = barrier.as_mut() { b.1.as_mut().await } }, if waiting => {
+                    barrier_done = true;
                 }
                 r = writer.write_some(), if writer.has_work() => {
                     if let Err(e) = r {
@@ -285,7 +294,8 @@ impl Session {
                 r = reader.read_packet(stats),
                     if writer.pending() < WRITE_READ_STOP
                         && self.held.len() < held::HELD_READ_STOP
-                        && self.congestion.is_none() =>
+                        && self.congestion.is_none()
+                        && !waiting =>
                 {
                     match r {
                         Ok(Some(packet)) => {
@@ -313,6 +323,19 @@ impl Session {
                     ka_sleep.as_mut().reset(deadline);
                 }
             }
+            if barrier_done {
+                if let Some(b) = barrier.take() {
+                    let (subscribe, _) = *b;
+                    if let Err(close) = self.on_subscribe(subscribe, writer) {
+                        return close;
+                    }
+                    if let Err(close) = self.handle_buffered(reader, writer) {
+                        return close;
+                    }
+                }
+            } else if barrier.is_some() {
+                self.barrier = barrier;
+            }
         }
     }
 
@@ -328,7 +351,13 @@ impl Session {
             Packet::PubRec(r) => self.on_pubrec(r, w),
             Packet::PubComp(r) => self.on_pubcomp(r),
             Packet::PubRel(r) => self.on_pubrel(r, w),
-            Packet::Subscribe(s) => self.on_subscribe(s, w),
+            Packet::Subscribe(s) => match self.broker.retained_barrier() {
+                Some(wait) => {
+                    self.barrier = Some(Box::new((s, wait)));
+                    Ok(())
+                }
+                None => self.on_subscribe(s, w),
+            },
             Packet::Unsubscribe(u) => self.on_unsubscribe(u, w),
             // Not held: it acknowledges nothing, and a slow disk must not look like a dead
             // broker to the client's keep alive.

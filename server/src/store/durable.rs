@@ -19,7 +19,7 @@ use bytestring::ByteString;
 use tern_codec::{Pid, QoS, SubscriptionOptions};
 use tokio::sync::watch;
 
-use super::model::Message;
+use super::model::{Message, SessionKey};
 
 /// A position in the store's commit order: changes appended in one call share one number,
 /// and numbers grow with every call. Everything up to [`Store::committed`] is stored.
@@ -113,6 +113,45 @@ pub enum Op {
         topic: ByteString,
         msg: Option<Arc<Message>>,
     },
+    /// What only a cluster store does (never appended without `[cluster]`).
+    Cluster(ClusterOp),
+}
+
+/// Changes a cluster node hands to NATS in order with its other ops, so that an answer
+/// held for their commit (PUBACK, SUBACK) goes out only once NATS has them (see `cluster`).
+#[derive(Debug, Clone)]
+pub enum ClusterOp {
+    /// A QoS 1/2 message into the message stream, from where every node routes it.
+    Publish {
+        msg: Arc<Message>,
+        origin: Option<SessionKey>,
+        /// An incoming QoS 2 PUBLISH of the stored session `sid` with packet id `pid`: its
+        /// JetStream de-duplication id goes into the session's record before it is sent, so
+        /// a resend on another node after this one died is stored once.
+        qos2: Option<(u64, Pid)>,
+        /// The de-duplication id, when the resend of such a PUBLISH reuses the recorded one.
+        id: Option<ByteString>,
+    },
+    /// This node's first subscription to a (non-shared) filter, or its last one gone: the
+    /// NATS subscription for QoS 0 messages of other nodes.
+    Interest { filter: ByteString, add: bool },
+    /// A member of the shared subscription `$share/{group}/{filter}` on this node joined or
+    /// left.
+    Member {
+        group: ByteString,
+        filter: ByteString,
+        key: SessionKey,
+        add: bool,
+    },
+    /// A stored session subscribed to `filter` when the message stream was at `seq`: a node
+    /// taking the session over replays only later messages for it.
+    Since {
+        sid: u64,
+        filter: ByteString,
+        seq: u64,
+    },
+    /// The session was handed to another node: its record is final and no longer ours.
+    Released { sid: u64 },
 }
 
 /// Where ops are kept.

@@ -12,7 +12,7 @@
 //! * `image.rs`: the state loaded at start ([`Image`]); `blob.rs`: a message as bytes
 //! * `legacy/`: the earlier snapshot file format, imported once
 
-mod blob;
+pub(crate) mod blob;
 pub mod durable;
 pub mod image;
 pub mod legacy;
@@ -23,7 +23,7 @@ mod retained;
 mod sessions;
 pub mod sqlite;
 
-pub use durable::{Commit, MemoryStore, Op, SessionRecord, Store, StoredWill};
+pub use durable::{ClusterOp, Commit, MemoryStore, Op, SessionRecord, Store, StoredWill};
 pub use image::{Clock, Image, SessionImage};
 pub use sqlite::{Durability, Opened, SqliteStore};
 

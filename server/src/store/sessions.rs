@@ -59,6 +59,10 @@ pub struct StoredSession {
     /// A slow consumer paces publishers again only after this: one that drains just enough
     /// to leave the congested state must not throttle every publisher over and over.
     pub slow_until: Option<std::time::Instant>,
+    /// Cluster only: messages of the message stream up to here are already in this
+    /// session's queue (put there when the session was taken over from another node), so
+    /// routing them again would deliver them twice.
+    pub hwm: u64,
 }
 
 impl StoredSession {
@@ -149,6 +153,7 @@ impl SessionStore {
             congested: false,
             slow: false,
             slow_until: None,
+            hwm: 0,
         })
     }
 

@@ -342,6 +342,45 @@ impl SubscriptionTree {
     }
 }
 
+impl SubscriptionTree {
+    /// The node of `filter` itself (no wildcard expansion: `+` and `#` are its levels).
+    fn node_mut(&mut self, filter: &str) -> Option<&mut Node> {
+        let mut node = &mut self.root;
+        for level in filter.split('/') {
+            node = node.child_mut(level)?;
+        }
+        Some(node)
+    }
+
+    /// Appends the plain (non-shared) subscriptions to exactly `filter` (cluster: a message
+    /// another node sent to this node's NATS subscription for that filter).
+    pub fn exact(&mut self, filter: &str, out: &mut Vec<Match>) {
+        if let Some(node) = self.node_mut(filter) {
+            out.extend(node.subscribers.iter().map(|(k, g)| to_match(*k, g, false)));
+        }
+    }
+
+    /// One member of `$share/{group}/{filter}` for which `online` is true, round robin
+    /// (cluster: NATS already chose this node for the message).
+    pub fn pick_member(
+        &mut self,
+        group: &str,
+        filter: &str,
+        online: &dyn Fn(SessionKey) -> bool,
+    ) -> Option<Match> {
+        let g = self.node_mut(filter)?.shared.get_mut(group)?;
+        let n = g.members.len();
+        let start = g.next % n.max(1);
+        let pick = (0..n)
+            .map(|i| (start + i) % n)
+            .find(|&i| g.members.get_index(i).is_some_and(|(k, _)| online(*k)))?;
+        g.next = pick + 1;
+        g.members
+            .get_index(pick)
+            .map(|(k, granted)| to_match(*k, granted, true))
+    }
+}
+
 fn collect(node: &mut Node, online: &dyn Fn(SessionKey) -> bool, out: &mut Vec<Match>) {
     out.extend(node.subscribers.iter().map(|(k, g)| to_match(*k, g, false)));
     for group in node.shared.values_mut() {

@@ -32,7 +32,7 @@ fn err(e: rusqlite::Error) -> String {
 }
 
 /// Subscription options from their SUBSCRIBE byte (section 3.8.3.1).
-fn options(b: u8) -> Result<SubscriptionOptions, String> {
+pub fn options(b: u8) -> Result<SubscriptionOptions, String> {
     Ok(SubscriptionOptions {
         qos: QoS::try_from(b & 3).map_err(|_| format!("invalid QoS in options {b}"))?,
         no_local: b & 4 != 0,

@@ -23,6 +23,7 @@ use std::thread::JoinHandle;
 use bytestring::ByteString;
 use tokio::sync::watch;
 
+pub use load::options as subscription_options;
 pub use schema::Durability;
 
 use super::Stored;

@@ -195,6 +195,8 @@ pub(super) fn apply(
                 tx.prepare_cached("DELETE FROM retained WHERE topic = ?1")?
                     .execute([&**topic])?;
             }
+            // Only a cluster node makes these, and a cluster node has no SQLite store.
+            Op::Cluster(_) => {}
         }
     }
     // Bodies written in this batch that no entry ended up referring to.
